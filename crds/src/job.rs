@@ -1,5 +1,8 @@
 //! `StreamingJob`: an `INSERT INTO ... SELECT ...` statement and how to run it.
 
+// `printcolumn(...)` entries repeat `type_ = ...`; clippy mistakes them for duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;

@@ -1,5 +1,8 @@
 //! `StreamingTable`: a source or sink table.
 
+// `printcolumn(...)` entries repeat `type_ = ...`; clippy mistakes them for duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
