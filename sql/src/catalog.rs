@@ -1,0 +1,207 @@
+//! The tables a statement can use, as read from `StreamingTable` resources.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion_common::arrow::datatypes::{Field, Schema, SchemaRef};
+use kube::ResourceExt;
+use sluice_crds::StreamingTable;
+
+use crate::error::SqlError;
+use crate::types::SqlType;
+
+/// One column of a table, with its parsed type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Name in SQL.
+    pub name: String,
+    /// Flink type.
+    pub ty: SqlType,
+    /// For source columns read from record metadata: the metadata key.
+    pub metadata: Option<String>,
+}
+
+/// A table's declaration, checked for what the SQL layer can check (types, partition columns).
+/// Connector options are checked by the connector.
+#[derive(Clone, Debug)]
+pub struct TableDef {
+    /// SQL name.
+    pub name: String,
+    /// `namespace/name` of the resource, for messages.
+    pub resource: String,
+    /// `kafka`, `filesystem`, ...
+    pub connector: String,
+    /// `json`, ...
+    pub format: Option<String>,
+    /// Columns in order.
+    pub columns: Vec<Column>,
+    /// Partition columns (sink), in order.
+    pub partitioned_by: Vec<String>,
+    /// Options, as text (secret-valued options are not here; see `secret_options`).
+    pub options: BTreeMap<String, String>,
+    /// Options whose values come from Secrets: (option, environment variable).
+    pub secret_options: Vec<(String, String)>,
+}
+
+impl TableDef {
+    /// Reads a `StreamingTable`; returns every problem found.
+    pub fn from_resource(table: &StreamingTable) -> Result<TableDef, Vec<SqlError>> {
+        let name = table.sql_name();
+        let resource = format!(
+            "{}/{}",
+            table.namespace().unwrap_or_default(),
+            table.name_any()
+        );
+        let mut errors = Vec::new();
+        let mut columns = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        if table.spec.columns.is_empty() {
+            errors.push(SqlError::table(format!(
+                "table {name}: spec.columns is empty; declare at least one column"
+            )));
+        }
+        for (i, c) in table.spec.columns.iter().enumerate() {
+            if !seen.insert(c.name.as_str()) {
+                errors.push(SqlError::table(format!(
+                    "table {name}: column {:?} is declared twice",
+                    c.name
+                )));
+            }
+            match SqlType::parse(&c.type_) {
+                Ok(ty) => columns.push(Column {
+                    name: c.name.clone(),
+                    ty,
+                    metadata: c.metadata.clone(),
+                }),
+                Err(e) => errors.push(SqlError::table(format!(
+                    "table {name}: spec.columns[{i}] ({}): {}",
+                    c.name, e
+                ))),
+            }
+        }
+        for p in &table.spec.partitioned_by {
+            if !table.spec.columns.iter().any(|c| &c.name == p) {
+                let names: Vec<_> = table.spec.columns.iter().map(|c| c.name.as_str()).collect();
+                errors.push(SqlError::table(format!(
+                    "table {name}: spec.partitionedBy names {p:?}, which is not a column (columns: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+        let mut options = BTreeMap::new();
+        for (k, v) in &table.spec.options {
+            match v.as_str() {
+                Some(s) => {
+                    options.insert(k.clone(), s.to_owned());
+                }
+                None => errors.push(SqlError::table(format!(
+                    "table {name}: option {k:?} must be a string, number or boolean, not {v}"
+                ))),
+            }
+        }
+        let mut format = table.spec.format.clone();
+        if let Some(f) = options.remove("format") {
+            match &format {
+                Some(spec) if !spec.eq_ignore_ascii_case(&f) => errors.push(SqlError::table(format!(
+                    "table {name}: spec.format is {spec:?} but option 'format' is {f:?}; keep one"
+                ))),
+                _ => format = Some(f),
+            }
+        }
+        if let Some(c) = options.remove("connector")
+            && !c.eq_ignore_ascii_case(&table.spec.connector)
+        {
+            errors.push(SqlError::table(format!(
+                "table {name}: spec.connector is {:?} but option 'connector' is {c:?}; keep spec.connector",
+                table.spec.connector
+            )));
+        }
+        let mut secret_options = Vec::new();
+        for s in &table.spec.options_from {
+            if options.contains_key(&s.option) {
+                errors.push(SqlError::table(format!(
+                    "table {name}: option {:?} is set both in spec.options and spec.optionsFrom; keep one",
+                    s.option
+                )));
+            }
+            secret_options.push((s.option.clone(), s.env_var(&name)));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(TableDef {
+            name,
+            resource,
+            connector: table.spec.connector.to_ascii_lowercase(),
+            format: format.map(|f| f.to_ascii_lowercase()),
+            columns,
+            partitioned_by: table.spec.partitioned_by.clone(),
+            options,
+            secret_options,
+        })
+    }
+
+    /// The Arrow schema of all columns, in order.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(&c.name, c.ty.to_arrow(), c.ty.nullable))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The index of a column.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+/// All tables by SQL name.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    tables: BTreeMap<String, TableDef>,
+}
+
+impl Catalog {
+    /// A catalog of already-checked tables. A later table with the same SQL name replaces an
+    /// earlier one; use [`Catalog::from_resources`] to have that reported.
+    pub fn new(tables: impl IntoIterator<Item = TableDef>) -> Catalog {
+        Catalog {
+            tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
+        }
+    }
+
+    /// Reads resources; returns the catalog of the valid ones and the problems of the others.
+    pub fn from_resources<'a>(
+        tables: impl IntoIterator<Item = &'a StreamingTable>,
+    ) -> (Catalog, Vec<SqlError>) {
+        let mut catalog = Catalog::default();
+        let mut errors = Vec::new();
+        for t in tables {
+            match TableDef::from_resource(t) {
+                Ok(def) => {
+                    if let Some(prev) = catalog.tables.get(&def.name) {
+                        errors.push(SqlError::table(format!(
+                            "tables {} and {} both have the SQL name {}; set spec.tableName on one",
+                            prev.resource, def.resource, def.name
+                        )));
+                    }
+                    catalog.tables.insert(def.name.clone(), def);
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+        (catalog, errors)
+    }
+
+    /// A table by SQL name.
+    pub fn get(&self, name: &str) -> Option<&TableDef> {
+        self.tables.get(name)
+    }
+
+    /// All SQL names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tables.keys().map(String::as_str)
+    }
+}
