@@ -408,7 +408,22 @@ impl Planner<'_> {
                 }
             };
             if have == want {
-                outputs[target] = Some(expr);
+                // A column of a finer TIMESTAMP precision is truncated to the sink's, as
+                // Flink's implicit cast does (equal Arrow types hide the precision).
+                let finer = match (&expr, column.ty.time_precision()) {
+                    (Expr::Column(c), Some(p)) => source
+                        .column_index(&c.name)
+                        .and_then(|i| source.columns[i].ty.time_precision())
+                        .is_some_and(|q| q > p),
+                    _ => false,
+                };
+                outputs[target] = Some(if finer {
+                    let truncated =
+                        Expr::Cast(Cast::new(Box::new(expr), column.ty.to_arrow_cast_target()));
+                    Expr::Cast(Cast::new(Box::new(truncated), want))
+                } else {
+                    expr
+                });
                 continue;
             }
             let assignable = have == DataType::Null

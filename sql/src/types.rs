@@ -118,8 +118,12 @@ impl SqlType {
                 4..=6 => DataType::Time64(TimeUnit::Microsecond),
                 _ => DataType::Time64(TimeUnit::Nanosecond),
             },
-            SqlTypeKind::Timestamp(p) => DataType::Timestamp(time_unit(*p), None),
-            SqlTypeKind::TimestampLtz(p) => DataType::Timestamp(time_unit(*p), Some("UTC".into())),
+            // Nanoseconds whatever the precision: Flink keeps every fraction digit it decodes,
+            // and writes them back (a TIMESTAMP(3) column fed `.123456` prints `.123456`).
+            SqlTypeKind::Timestamp(_) => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            SqlTypeKind::TimestampLtz(_) => {
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+            }
             SqlTypeKind::Array(item) => DataType::List(Arc::new(Field::new(
                 "element",
                 item.to_arrow(),
@@ -184,36 +188,45 @@ impl SqlType {
     }
 
     /// Whether values of type `from` may be written into a column of this type without an
-    /// explicit `CAST`, as Flink allows on `INSERT` (same family, widening numbers, any
-    /// character type into a character column).
+    /// explicit `CAST`, as Flink's `LogicalTypeCasts.supportsImplicitCast` allows on `INSERT`:
+    /// widening integers, any exact numeric into FLOAT, any numeric into DOUBLE or DECIMAL,
+    /// character into character, TIMESTAMP into TIMESTAMP/TIMESTAMP_LTZ/DATE/TIME.
     pub fn accepts(&self, from: &SqlType) -> bool {
         use SqlTypeKind::*;
-        let rank = |k: &SqlTypeKind| match k {
+        let int_rank = |k: &SqlTypeKind| match k {
             TinyInt => Some(1),
             SmallInt => Some(2),
             Int => Some(3),
             BigInt => Some(4),
-            Decimal(..) => Some(5),
-            Float => Some(6),
-            Double => Some(7),
             _ => None,
         };
+        let exact = |k: &SqlTypeKind| int_rank(k).is_some() || matches!(k, Decimal(..));
+        let numeric = |k: &SqlTypeKind| exact(k) || matches!(k, Float | Double);
         match (&self.kind, &from.kind) {
             (Char(_) | Varchar(_), Char(_) | Varchar(_)) => true,
             (Binary(_) | Varbinary(_), Binary(_) | Varbinary(_)) => true,
             (Boolean, Boolean) | (Date, Date) => true,
             (Time(_), Time(_)) => true,
-            (Timestamp(_), Timestamp(_)) | (TimestampLtz(_), TimestampLtz(_)) => true,
-            (Decimal(..), Decimal(..)) => true,
+            (Timestamp(_) | TimestampLtz(_) | Date | Time(_), Timestamp(_)) => true,
+            (TimestampLtz(_), TimestampLtz(_)) => true,
+            (Decimal(..) | Double, f) => numeric(f),
+            (Float, f) => exact(f) || matches!(f, Float),
             (Array(a), Array(b)) => a.accepts(b),
             (Map(ak, av), Map(bk, bv)) => ak.accepts(bk) && av.accepts(bv),
             (Row(a), Row(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|((_, x), (_, y))| x.accepts(y))
             }
-            (to, from) => match (rank(to), rank(from)) {
-                (Some(t), Some(f)) => t >= f,
-                _ => false,
-            },
+            (to, from) => matches!((int_rank(to), int_rank(from)), (Some(t), Some(f)) if t >= f),
+        }
+    }
+
+    /// The Arrow type of a `CAST(x AS <this type>)`: like [`SqlType::to_arrow`], but timestamps
+    /// take the unit of their precision, so that the cast truncates the fraction as Flink does.
+    pub fn to_arrow_cast_target(&self) -> DataType {
+        match &self.kind {
+            SqlTypeKind::Timestamp(p) => DataType::Timestamp(time_unit(*p), None),
+            SqlTypeKind::TimestampLtz(p) => DataType::Timestamp(time_unit(*p), Some("UTC".into())),
+            _ => self.to_arrow(),
         }
     }
 
@@ -567,8 +580,13 @@ mod tests {
 
     #[test]
     fn parses_the_seed_types_and_maps_them_to_arrow() {
+        let ts3 = SqlType::parse("TIMESTAMP(3)").unwrap();
         assert_eq!(
-            SqlType::parse("TIMESTAMP(3)").unwrap().to_arrow(),
+            ts3.to_arrow(),
+            DataType::Timestamp(TimeUnit::Nanosecond, None)
+        );
+        assert_eq!(
+            ts3.to_arrow_cast_target(),
             DataType::Timestamp(TimeUnit::Millisecond, None)
         );
         assert_eq!(SqlType::parse("STRING").unwrap().to_arrow(), DataType::Utf8);
@@ -628,7 +646,14 @@ mod tests {
         let t = |s| SqlType::parse(s).unwrap();
         assert!(t("BIGINT").accepts(&t("INT")));
         assert!(t("DOUBLE").accepts(&t("BIGINT")));
+        assert!(t("DECIMAL(10, 2)").accepts(&t("DOUBLE")));
+        assert!(t("FLOAT").accepts(&t("BIGINT")));
+        assert!(!t("FLOAT").accepts(&t("DOUBLE")));
+        assert!(t("TIMESTAMP_LTZ(3)").accepts(&t("TIMESTAMP(6)")));
+        assert!(!t("TIMESTAMP(3)").accepts(&t("DATE")));
+        assert!(!t("STRING").accepts(&t("BOOLEAN")));
         assert!(!t("INT").accepts(&t("BIGINT")));
+        assert!(!t("INT").accepts(&t("DOUBLE")));
         assert!(!t("STRING").accepts(&t("INT")));
         assert!(!t("TIMESTAMP(3)").accepts(&t("STRING")));
         assert!(t("STRING").accepts(&t("VARCHAR(10)")));

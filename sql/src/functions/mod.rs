@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use datafusion_expr::ScalarUDF;
 
-pub use temporal::{TimestampReader, local_date_time};
+pub use temporal::{TimestampReader, epoch_days, local_date_time};
 
 /// Scalar functions by lower-case name (and alias).
 #[derive(Clone, Debug)]

@@ -1,0 +1,3 @@
+//! Record formats. `json` is Flink's JSON format, to the character.
+
+pub mod json;
