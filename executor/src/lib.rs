@@ -3,5 +3,7 @@
 
 pub mod connector;
 pub mod format;
+pub mod job;
 pub mod options;
+pub mod settings;
 pub mod transform;

@@ -77,6 +77,17 @@ impl<'a> Options<'a> {
         self.values.get(key).map(String::as_str)
     }
 
+    /// Every `(key without prefix, value)` with the prefix (e.g. `properties.`).
+    pub fn values_with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(prefix)
+                    .map(|rest| (rest.to_owned(), v.clone()))
+            })
+            .collect()
+    }
+
     /// A required text option.
     pub fn required(&mut self, key: &str) -> Option<&'a str> {
         let v = self.string(key);

@@ -1,4 +1,64 @@
 //! The `filesystem` connector: a sink of Hive-partitioned files on S3 (`s3://`, `s3a://`) or a
 //! local filesystem (`file://`), written exactly once.
 
+pub mod options;
 pub mod partition;
+
+use std::sync::Arc;
+
+use sluice_sql::TableDef;
+
+use super::{Connector, Role, SinkConfig, ValidationContext};
+use crate::format::json::JsonOptions;
+use crate::options::{OptionError, Options};
+pub use options::FilesystemSinkOptions;
+
+/// The `filesystem` connector.
+#[derive(Debug)]
+pub struct Filesystem;
+
+impl Connector for Filesystem {
+    fn name(&self) -> &'static str {
+        "filesystem"
+    }
+
+    fn roles(&self) -> &'static [Role] {
+        &[Role::Sink]
+    }
+
+    fn sink(
+        &self,
+        table: &TableDef,
+        _ctx: &ValidationContext,
+    ) -> Result<Arc<dyn SinkConfig>, Vec<OptionError>> {
+        let mut o = Options::new(
+            &table.name,
+            &table.options,
+            table.secret_options.iter().map(|(k, _)| k.clone()),
+        );
+        let options = options::read(&mut o, &table.secret_options);
+        o.finish("filesystem")?;
+        match options {
+            Some(options) => Ok(Arc::new(options)),
+            None => Err(Vec::new()),
+        }
+    }
+}
+
+impl SinkConfig for FilesystemSinkOptions {
+    fn json(&self) -> &JsonOptions {
+        &self.json
+    }
+
+    fn default_partition_name(&self) -> &str {
+        &self.default_partition_name
+    }
+
+    fn describe(&self) -> String {
+        format!("filesystem {} (json)", self.location.uri())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,294 @@
+//! The `filesystem` connector's options, with Flink's names and defaults
+//! (`docs/flink-compat.md` §c.3), plus S3 settings.
+
+use std::time::Duration;
+
+use crate::format::json::JsonOptions;
+use crate::options::Options;
+
+use super::partition::DEFAULT_PARTITION_NAME;
+
+/// Where files go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// `s3://bucket/prefix` (also `s3a://`, `s3n://`).
+    S3 {
+        /// Bucket.
+        bucket: String,
+        /// Key prefix without leading or trailing `/` (may be empty).
+        prefix: String,
+    },
+    /// `file:///dir` or a plain path.
+    Local(std::path::PathBuf),
+}
+
+impl Location {
+    /// Parses `path`.
+    pub fn parse(path: &str) -> Result<Location, String> {
+        for scheme in ["s3://", "s3a://", "s3n://"] {
+            if let Some(rest) = path.strip_prefix(scheme) {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(format!("'{path}' has no bucket; write s3://bucket/prefix"));
+                }
+                return Ok(Location::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.trim_matches('/').to_owned(),
+                });
+            }
+        }
+        if let Some(rest) = path.strip_prefix("file://") {
+            if !rest.starts_with('/') {
+                return Err(format!(
+                    "'{path}' is not an absolute file:// URI; write file:///absolute/dir"
+                ));
+            }
+            return Ok(Location::Local(rest.into()));
+        }
+        if path.contains("://") {
+            return Err(format!(
+                "'{path}' has an unsupported scheme; use s3://, s3a:// or file://"
+            ));
+        }
+        if path.starts_with('/') {
+            return Ok(Location::Local(path.into()));
+        }
+        Err(format!(
+            "'{path}' is not an absolute path; use s3://bucket/prefix, file:///dir or /dir"
+        ))
+    }
+
+    /// The location as a URI, for messages.
+    pub fn uri(&self) -> String {
+        match self {
+            Location::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
+            Location::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+            Location::Local(p) => format!("file://{}", p.display()),
+        }
+    }
+}
+
+/// When open files are rolled (finished and published).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollingPolicy {
+    /// `sink.rolling-policy.file-size`.
+    pub file_size: u64,
+    /// `sink.rolling-policy.rollover-interval`.
+    pub rollover_interval: Duration,
+    /// `sink.rolling-policy.inactivity-interval`.
+    pub inactivity_interval: Duration,
+    /// `sink.rolling-policy.check-interval`.
+    pub check_interval: Duration,
+}
+
+impl Default for RollingPolicy {
+    fn default() -> Self {
+        RollingPolicy {
+            file_size: 128 << 20,
+            rollover_interval: Duration::from_secs(30 * 60),
+            inactivity_interval: Duration::from_secs(30 * 60),
+            check_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// S3 client settings (Flink's `s3.*` keys; credentials normally come from the AWS chain).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `s3.endpoint` (else `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` / AWS).
+    pub endpoint: Option<String>,
+    /// `s3.path.style.access`.
+    pub path_style: bool,
+    /// `s3.region` (else the AWS chain, else `us-east-1`).
+    pub region: Option<String>,
+    /// `s3.access-key` (prefer the AWS chain or a Secret).
+    pub access_key: Option<String>,
+    /// Environment variable holding `s3.secret-key` (from `optionsFrom`).
+    pub secret_key_env: Option<String>,
+    /// Environment variable holding `s3.access-key`, when it comes from a Secret.
+    pub access_key_env: Option<String>,
+    /// `s3.upload.part-size`: multipart upload part size.
+    pub part_size: u64,
+}
+
+/// Checked options of a filesystem sink table.
+#[derive(Clone, Debug)]
+pub struct FilesystemSinkOptions {
+    /// `path`.
+    pub location: Location,
+    /// `partition.default-name`.
+    pub default_partition_name: String,
+    /// `sink.rolling-policy.*`.
+    pub rolling: RollingPolicy,
+    /// S3 settings.
+    pub s3: S3Settings,
+    /// The format's options.
+    pub json: JsonOptions,
+}
+
+/// Reads a filesystem sink table's options.
+pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<FilesystemSinkOptions> {
+    let location = match o.required("path").map(Location::parse) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            o.error("path", e);
+            None
+        }
+        None => None,
+    };
+    if let Some(f) = o.string("format")
+        && !f.eq_ignore_ascii_case("json")
+    {
+        o.error(
+            "format",
+            format!("format '{f}' is not supported; the only format is 'json'"),
+        );
+    }
+    let json = JsonOptions::read(o, "json.");
+    let default_partition_name = o
+        .string("partition.default-name")
+        .unwrap_or(DEFAULT_PARTITION_NAME)
+        .to_owned();
+    if default_partition_name.is_empty() {
+        o.error(
+            "partition.default-name",
+            "'partition.default-name' must not be empty",
+        );
+    }
+    let defaults = RollingPolicy::default();
+    let rolling = RollingPolicy {
+        file_size: o.memory("sink.rolling-policy.file-size", defaults.file_size),
+        rollover_interval: o.duration(
+            "sink.rolling-policy.rollover-interval",
+            defaults.rollover_interval,
+        ),
+        inactivity_interval: o.duration(
+            "sink.rolling-policy.inactivity-interval",
+            defaults.inactivity_interval,
+        ),
+        check_interval: o.duration(
+            "sink.rolling-policy.check-interval",
+            defaults.check_interval,
+        ),
+    };
+    if rolling.file_size == 0 {
+        o.error(
+            "sink.rolling-policy.file-size",
+            "'sink.rolling-policy.file-size' must be greater than 0",
+        );
+    }
+    // Accepted for compatibility: Sluice writes from every executor and never shuffles.
+    o.boolean("sink.shuffle-by-partition.enable", false);
+    if o.is_set("sink.parallelism") && o.integer("sink.parallelism", 1) < 1 {
+        o.error(
+            "sink.parallelism",
+            "the parallelism of an operator must be at least 1",
+        );
+    }
+    if o.boolean("auto-compaction", false) {
+        o.error(
+            "auto-compaction",
+            "'auto-compaction' is not supported: Sluice sizes files with sink.rolling-policy.*",
+        );
+    }
+    o.declare("compaction.file-size");
+    for key in [
+        "sink.partition-commit.policy.kind",
+        "sink.partition-commit.trigger",
+        "partition.time-extractor.kind",
+    ] {
+        if o.string(key).is_some() {
+            o.error(key, format!("'{key}' (partition commit) is not supported yet; files are published as they roll"));
+        }
+    }
+    let s3 = S3Settings {
+        endpoint: o.string("s3.endpoint").map(str::to_owned),
+        path_style: o.boolean("s3.path.style.access", false),
+        region: o.string("s3.region").map(str::to_owned),
+        access_key: o.string("s3.access-key").map(str::to_owned),
+        access_key_env: secret_env
+            .iter()
+            .find(|(k, _)| k == "s3.access-key")
+            .map(|(_, e)| e.clone()),
+        secret_key_env: secret_env
+            .iter()
+            .find(|(k, _)| k == "s3.secret-key")
+            .map(|(_, e)| e.clone()),
+        part_size: o.memory("s3.upload.part-size", 8 << 20),
+    };
+    o.declare("s3.secret-key");
+    if o.string("s3.secret-key").is_some() {
+        o.error("s3.secret-key", "'s3.secret-key' must not be written in the spec; reference a Secret with spec.optionsFrom");
+    }
+    if s3.part_size < 5 << 20 {
+        o.error(
+            "s3.upload.part-size",
+            "'s3.upload.part-size' must be at least 5mb (S3's minimum part size)",
+        );
+    }
+    for (opt, _) in secret_env {
+        if opt != "s3.secret-key" && opt != "s3.access-key" {
+            o.error(opt, format!("option '{opt}' cannot come from a Secret on a filesystem table (only s3.access-key, s3.secret-key)"));
+        }
+    }
+    Some(FilesystemSinkOptions {
+        location: location?,
+        default_partition_name,
+        rolling,
+        s3,
+        json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse("s3a://my-bucket/stock-ticks/"),
+            Ok(Location::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "stock-ticks".into()
+            })
+        );
+        assert_eq!(
+            Location::parse("s3://b"),
+            Ok(Location::S3 {
+                bucket: "b".into(),
+                prefix: String::new()
+            })
+        );
+        assert_eq!(
+            Location::parse("file:///tmp/x"),
+            Ok(Location::Local("/tmp/x".into()))
+        );
+        assert!(
+            Location::parse("hdfs://nn/x")
+                .unwrap_err()
+                .contains("unsupported scheme")
+        );
+        assert!(Location::parse("relative/x").is_err());
+    }
+
+    #[test]
+    fn reads_the_seed_sink_options() {
+        let values: BTreeMap<String, String> = [
+            ("path", "s3://my-bucket/stock-ticks"),
+            ("sink.rolling-policy.file-size", "128MB"),
+            ("sink.rolling-policy.rollover-interval", "15min"),
+            ("sink.rolling-policy.inactivity-interval", "1min"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let mut o = Options::new("sink_table", &values, []);
+        let f = read(&mut o, &[]).unwrap();
+        o.finish("filesystem").unwrap();
+        assert_eq!(f.rolling.rollover_interval, Duration::from_secs(900));
+        assert_eq!(f.rolling.inactivity_interval, Duration::from_secs(60));
+        assert_eq!(f.default_partition_name, "__DEFAULT_PARTITION__");
+    }
+}

@@ -1,0 +1,71 @@
+//! The `kafka` connector: a source that reads topics in a consumer group.
+
+pub mod options;
+
+use std::sync::Arc;
+
+use sluice_sql::TableDef;
+
+use super::{Connector, Role, SourceConfig, ValidationContext};
+use crate::format::json::JsonOptions;
+use crate::options::{OptionError, Options};
+pub use options::KafkaSourceOptions;
+
+/// The `kafka` connector.
+#[derive(Debug)]
+pub struct Kafka;
+
+impl Connector for Kafka {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn roles(&self) -> &'static [Role] {
+        &[Role::Source]
+    }
+
+    fn metadata_keys(&self) -> &'static [&'static str] {
+        crate::transform::Metadata::KEYS
+    }
+
+    fn source(
+        &self,
+        table: &TableDef,
+        ctx: &ValidationContext,
+    ) -> Result<Arc<dyn SourceConfig>, Vec<OptionError>> {
+        let mut o = Options::new(
+            &table.name,
+            &table.options,
+            table.secret_options.iter().map(|(k, _)| k.clone()),
+        );
+        let default_group = format!("sluice-{}", ctx.job.replace('/', "-"));
+        let options = options::read(&mut o, &default_group, &table.secret_options);
+        o.finish("kafka")?;
+        match options {
+            Some(options) => Ok(Arc::new(options)),
+            None => Err(Vec::new()),
+        }
+    }
+}
+
+impl SourceConfig for KafkaSourceOptions {
+    fn json(&self) -> &JsonOptions {
+        &self.json
+    }
+
+    fn describe(&self) -> String {
+        let what = match &self.topic_pattern {
+            Some(p) => format!("topics matching {p}"),
+            None => format!("topic {}", self.topics.join(";")),
+        };
+        let servers = self
+            .client
+            .get("bootstrap.servers")
+            .map_or("", String::as_str);
+        format!("kafka {what} at {servers} (group {})", self.group_id)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,364 @@
+//! The `kafka` connector's options, with Flink's names and defaults (`docs/flink-compat.md` §d).
+
+use std::collections::BTreeMap;
+
+use crate::format::json::JsonOptions;
+use crate::options::Options;
+
+/// Where a partition starts when the job has no committed position of its own yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartupMode {
+    /// The first offset still in the log.
+    EarliestOffset,
+    /// The end of the log.
+    LatestOffset,
+    /// The consumer group's committed offset; without one, `properties.auto.offset.reset`
+    /// (none → error).
+    GroupOffsets,
+    /// The first record with a timestamp ≥ this (epoch ms).
+    Timestamp(i64),
+    /// Per partition; partitions not listed start at the earliest offset.
+    SpecificOffsets(BTreeMap<i32, i64>),
+}
+
+/// What `properties.auto.offset.reset` says for `group-offsets` without a committed offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// Start at the earliest offset.
+    Earliest,
+    /// Start at the end.
+    Latest,
+    /// Fail (Flink's default).
+    None,
+}
+
+/// Checked options of a Kafka source table.
+#[derive(Clone, Debug)]
+pub struct KafkaSourceOptions {
+    /// Topics (`topic`, `;`-separated), or empty with `topic_pattern`.
+    pub topics: Vec<String>,
+    /// `topic-pattern` (a regex), as librdkafka's `^...` subscription.
+    pub topic_pattern: Option<String>,
+    /// The consumer group.
+    pub group_id: String,
+    /// `scan.startup.mode` and its companions.
+    pub startup: StartupMode,
+    /// `properties.auto.offset.reset`.
+    pub offset_reset: OffsetReset,
+    /// Every `properties.*` except those Sluice sets itself, prefix removed.
+    pub client: BTreeMap<String, String>,
+    /// `properties.*` whose values come from Secrets: (client key, environment variable).
+    pub client_secrets: Vec<(String, String)>,
+    /// The value format's options.
+    pub json: JsonOptions,
+}
+
+/// Client properties Sluice sets itself; users may not.
+const RESERVED: &[&str] = &[
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "group.id",
+    "auto.offset.reset",
+    "isolation.level",
+];
+
+/// Reads a Kafka source table's options; `default_group` when `properties.group.id` is unset.
+pub fn read(
+    o: &mut Options<'_>,
+    default_group: &str,
+    secret_env: &[(String, String)],
+) -> Option<KafkaSourceOptions> {
+    let topic = o.string("topic");
+    let topic_pattern = o.string("topic-pattern").map(str::to_owned);
+    let topics: Vec<String> = topic
+        .map(|t| {
+            t.split(';')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    match (topic.is_some(), topic_pattern.is_some()) {
+        (true, true) => o.error(
+            "topic",
+            "options 'topic' and 'topic-pattern' shouldn't be set together",
+        ),
+        (false, false) => o.error("topic", "either 'topic' or 'topic-pattern' must be set"),
+        _ => {}
+    }
+    if let Some(p) = &topic_pattern
+        && let Err(e) = regex::Regex::new(p)
+    {
+        o.error(
+            "topic-pattern",
+            format!("'topic-pattern' is not a valid regular expression: {e}"),
+        );
+    }
+    o.required("properties.bootstrap.servers");
+    let group_id = o
+        .string("properties.group.id")
+        .unwrap_or(default_group)
+        .to_owned();
+    let format_ok = match (o.string("format"), o.string("value.format")) {
+        (Some(f), _) | (None, Some(f)) => f.eq_ignore_ascii_case("json"),
+        (None, None) => true, // spec.format is checked by the job
+    };
+    if !format_ok {
+        o.error("value.format", "the only value format is 'json'");
+    }
+    let prefix = if o.is_set("value.format") && !o.is_set("format") {
+        "value.json."
+    } else {
+        "json."
+    };
+    let json = JsonOptions::read(o, prefix);
+    if o.string("key.format").is_some() || o.string("key.fields").is_some() {
+        o.error(
+            "key.format",
+            "'key.format'/'key.fields' are not supported yet; read the record key with a metadata column: {name: k, type: STRING, metadata: key}",
+        );
+    }
+    o.choice("value.fields-include", &["ALL"], "ALL");
+    o.duration(
+        "scan.topic-partition-discovery.interval",
+        std::time::Duration::from_secs(300),
+    );
+    let mode = o.choice(
+        "scan.startup.mode",
+        &[
+            "earliest-offset",
+            "latest-offset",
+            "group-offsets",
+            "timestamp",
+            "specific-offsets",
+        ],
+        "group-offsets",
+    );
+    let startup = match mode {
+        "earliest-offset" => StartupMode::EarliestOffset,
+        "latest-offset" => StartupMode::LatestOffset,
+        "timestamp" => match o.string("scan.startup.timestamp-millis") {
+            None => {
+                o.error("scan.startup.timestamp-millis", "'scan.startup.timestamp-millis' is required in 'timestamp' startup mode but missing");
+                StartupMode::EarliestOffset
+            }
+            Some(_) => StartupMode::Timestamp(o.integer("scan.startup.timestamp-millis", 0)),
+        },
+        "specific-offsets" => {
+            match o.string("scan.startup.specific-offsets") {
+                None => {
+                    o.error("scan.startup.specific-offsets", "'scan.startup.specific-offsets' is required in 'specific-offsets' startup mode but missing");
+                    StartupMode::EarliestOffset
+                }
+                Some(spec) => match parse_specific_offsets(spec) {
+                    Ok(m) => {
+                        if topics.len() != 1 {
+                            o.error("scan.startup.specific-offsets", "currently Kafka source only supports specific offset for single topic");
+                        }
+                        StartupMode::SpecificOffsets(m)
+                    }
+                    Err(()) => {
+                        o.error(
+                        "scan.startup.specific-offsets",
+                        format!("invalid properties 'scan.startup.specific-offsets' should follow the format 'partition:0,offset:42;partition:1,offset:300', but is '{spec}'"),
+                    );
+                        StartupMode::EarliestOffset
+                    }
+                },
+            }
+        }
+        _ => StartupMode::GroupOffsets,
+    };
+    o.declare("scan.startup.timestamp-millis");
+    o.declare("scan.startup.specific-offsets");
+    match o.choice("scan.bounded.mode", &["unbounded"], "unbounded") {
+        "unbounded" => {}
+        _ => unreachable!(),
+    }
+    let offset_reset = match o
+        .string("properties.auto.offset.reset")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("none") => OffsetReset::None,
+        Some("earliest" | "smallest" | "beginning") => OffsetReset::Earliest,
+        Some("latest" | "largest" | "end") => OffsetReset::Latest,
+        Some(other) => {
+            o.error(
+                "properties.auto.offset.reset",
+                format!("'{other}' is not one of earliest, latest, none"),
+            );
+            OffsetReset::None
+        }
+    };
+    o.declare_prefix("properties.");
+    let mut client = BTreeMap::new();
+    for (k, v) in o.values_with_prefix("properties.") {
+        if RESERVED.contains(&k.as_str()) {
+            if k != "group.id" && k != "auto.offset.reset" {
+                o.error(&format!("properties.{k}"), format!("'properties.{k}' is set by Sluice itself (offsets are committed with the sink's files); remove it"));
+            }
+            continue;
+        }
+        client.insert(k, v);
+    }
+    let client_secrets: Vec<(String, String)> = secret_env
+        .iter()
+        .filter_map(|(opt, env)| {
+            opt.strip_prefix("properties.")
+                .map(|k| (k.to_owned(), env.clone()))
+        })
+        .collect();
+    for (opt, _) in secret_env {
+        if !opt.starts_with("properties.") {
+            o.error(opt, format!("option '{opt}' cannot come from a Secret: only 'properties.*' (e.g. properties.sasl.password) are secret on a kafka table"));
+        }
+    }
+    // librdkafka checks property names and values without connecting.
+    let mut config = rdkafka::ClientConfig::new();
+    for (k, v) in &client {
+        config.set(k, v);
+    }
+    for (k, _) in &client_secrets {
+        config.set(k, "placeholder");
+    }
+    if let Err(e) = config.create_native_config() {
+        let message = e.to_string();
+        let key = client
+            .keys()
+            .find(|k| message.contains(k.as_str()))
+            .map_or("properties.*".to_owned(), |k| format!("properties.{k}"));
+        o.error(
+            &key,
+            format!("librdkafka rejects the client properties: {message}"),
+        );
+    }
+    Some(KafkaSourceOptions {
+        topics,
+        topic_pattern,
+        group_id,
+        startup,
+        offset_reset,
+        client,
+        client_secrets,
+        json,
+    })
+}
+
+/// `partition:0,offset:42;partition:1,offset:300`.
+fn parse_specific_offsets(spec: &str) -> Result<BTreeMap<i32, i64>, ()> {
+    let mut out = BTreeMap::new();
+    for part in spec.split(';').filter(|s| !s.trim().is_empty()) {
+        let (p, off) = part.split_once(',').ok_or(())?;
+        let p = p
+            .trim()
+            .strip_prefix("partition:")
+            .ok_or(())?
+            .trim()
+            .parse()
+            .map_err(|_| ())?;
+        let off = off
+            .trim()
+            .strip_prefix("offset:")
+            .ok_or(())?
+            .trim()
+            .parse()
+            .map_err(|_| ())?;
+        out.insert(p, off);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_the_seed_source_options() {
+        let values = opts(&[
+            ("topic", "stock-ticks"),
+            ("properties.bootstrap.servers", "b-1:9092"),
+            ("properties.group.id", "stock-ticks-to-s3"),
+            ("scan.startup.mode", "earliest-offset"),
+            ("properties.security.protocol", "SASL_SSL"),
+            ("properties.sasl.mechanism", "SCRAM-SHA-512"),
+            ("properties.sasl.username", "sluice"),
+        ]);
+        let secrets = vec![(
+            "properties.sasl.password".to_owned(),
+            "SLUICE_SECRET_T__PASSWORD".to_owned(),
+        )];
+        let mut o = Options::new(
+            "stock_ticks",
+            &values,
+            ["properties.sasl.password".to_owned()],
+        );
+        let k = read(&mut o, "sluice-default-job", &secrets).unwrap();
+        o.finish("kafka").unwrap();
+        assert_eq!(k.topics, ["stock-ticks"]);
+        assert_eq!(k.group_id, "stock-ticks-to-s3");
+        assert_eq!(k.startup, StartupMode::EarliestOffset);
+        assert_eq!(k.client["bootstrap.servers"], "b-1:9092");
+        assert_eq!(
+            k.client_secrets,
+            [(
+                "sasl.password".to_owned(),
+                "SLUICE_SECRET_T__PASSWORD".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn flink_validation_messages() {
+        let values = opts(&[
+            ("properties.bootstrap.servers", "x:1"),
+            ("scan.startup.mode", "specific-offsets"),
+            ("scan.startup.specific-offsets", "partition:0;offset:1"),
+        ]);
+        let mut o = Options::new("t", &values, []);
+        read(&mut o, "g", &[]);
+        let errs = o.finish("kafka").unwrap_err();
+        let text: Vec<_> = errs.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            text.iter()
+                .any(|m| m.contains("either 'topic' or 'topic-pattern' must be set")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|m| m.contains(
+                "should follow the format 'partition:0,offset:42;partition:1,offset:300'"
+            )),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn bad_client_properties_are_named() {
+        let values = opts(&[
+            ("topic", "t"),
+            ("properties.bootstrap.servers", "x:1"),
+            ("properties.sasl.jaas.config", "x"),
+            ("properties.enable.auto.commit", "true"),
+        ]);
+        let mut o = Options::new("t", &values, []);
+        read(&mut o, "g", &[]);
+        let errs = o.finish("kafka").unwrap_err();
+        assert!(errs.iter().any(|e| e.key == "properties.sasl.jaas.config" && e.message.contains("librdkafka")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.key == "properties.enable.auto.commit"),
+            "{errs:?}"
+        );
+        assert_eq!(
+            parse_specific_offsets("partition:0,offset:42;partition:1,offset:300").unwrap()[&1],
+            300
+        );
+    }
+}
