@@ -3,6 +3,7 @@
 
 pub mod connector;
 pub mod format;
+pub mod identity;
 pub mod job;
 pub mod options;
 pub mod settings;

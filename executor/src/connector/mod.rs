@@ -11,11 +11,18 @@ pub mod source;
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
 
 use sluice_sql::TableDef;
 
 use crate::format::json::JsonOptions;
 use crate::options::OptionError;
+use crate::transform::Output;
+pub use filesystem::writer::{BatchCounts, SinkEvent};
+pub use source::{PositionOracle, SourceEvent, SplitId};
 
 /// Whether a table is read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,8 +94,16 @@ pub trait SourceConfig: Send + Sync + Debug {
     fn json(&self) -> &JsonOptions;
     /// A one-line description for logs and the demo (`kafka topic stock-ticks at ...`).
     fn describe(&self) -> String;
-    /// Downcasting, for the runtime side of the same connector.
-    fn as_any(&self) -> &dyn std::any::Any;
+    /// The name under which positions of this source are committed (the consumer group):
+    /// two runs with the same name continue from each other's positions.
+    fn position_namespace(&self) -> String;
+    /// Starts reading; events go to `events`, starting positions come from `oracle`.
+    fn open(
+        &self,
+        run: &RunContext,
+        oracle: Arc<dyn PositionOracle>,
+        events: mpsc::Sender<SourceEvent>,
+    ) -> Result<Box<dyn SourceRuntime>, String>;
 }
 
 /// A checked sink configuration.
@@ -99,8 +114,66 @@ pub trait SinkConfig: Send + Sync + Debug {
     fn default_partition_name(&self) -> &str;
     /// A one-line description for logs and the demo.
     fn describe(&self) -> String;
-    /// Downcasting, for the runtime side of the same connector.
-    fn as_any(&self) -> &dyn std::any::Any;
+    /// Opens the sink; positions are committed under `positions` (the source's namespace).
+    fn open<'a>(
+        &'a self,
+        run: &'a RunContext,
+        positions: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn SinkRuntime>, String>>;
+}
+
+/// What a running job tells connectors about itself.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    /// `namespace/name` of the job.
+    pub job: String,
+    /// This executor's name (pod name, or host and pid).
+    pub executor: String,
+    /// Memory the sink may hold.
+    pub memory_budget: u64,
+    /// Rolling defaults from the job's settings.
+    pub rolling: crate::settings::RollingDefaults,
+    /// Report idleness after this long without records (`--until-idle`).
+    pub idle_after: Option<Duration>,
+    /// librdkafka prefetch memory, in KiB.
+    pub prefetch_kbytes: u64,
+}
+
+/// A running source.
+pub trait SourceRuntime: Send {
+    /// Commits positions upstream (advisory; the sink is the source of truth).
+    fn commit(&self, positions: &[(SplitId, i64)]);
+    /// Asks the source to stop: it revokes its splits (a [`SourceEvent::Revoked`] to answer)
+    /// and ends with the channel closing.
+    fn stop(&mut self);
+}
+
+/// A running sink, driven by the pipeline.
+pub trait SinkRuntime: Send {
+    /// The claimer the source asks where assigned splits start.
+    fn oracle(&self) -> Arc<dyn PositionOracle>;
+    /// Starts writing a claimed split.
+    fn assign(&mut self, split: &SplitId, position: Option<i64>);
+    /// Stops writing a split, abandoning what is not committed.
+    fn revoke(&mut self, split: &SplitId);
+    /// Whether the split is written by this sink now.
+    fn owns(&self, split: &SplitId) -> bool;
+    /// Writes a batch's output rows (`first..next` are the batch's offsets).
+    fn write(&mut self, split: &SplitId, out: &Output, first: i64, next: i64, counts: BatchCounts);
+    /// Rolls what is due by time.
+    fn roll_due(&mut self, now: Instant);
+    /// Rolls every open file of a split.
+    fn roll_split(&mut self, split: &SplitId);
+    /// Starts commits of every split with something to commit.
+    fn commit_all(&mut self);
+    /// Whether everything of the split before its position is committed.
+    fn split_settled(&self, split: &SplitId) -> bool;
+    /// Memory held / budget / open files, for metrics and back-pressure.
+    fn memory(&self) -> (u64, u64, usize);
+    /// The next event (commits, fencing, failures).
+    fn next_event(&mut self) -> BoxFuture<'_, SinkEvent>;
+    /// Rolls everything and waits until all is committed, or the deadline passes.
+    fn settle(&mut self, deadline: Duration) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// Every connector.

@@ -106,6 +106,17 @@ impl RawBatch {
         self.records.last().map(|r| r.offset + 1)
     }
 
+    /// Appends another batch's records (which must follow these).
+    pub fn append(&mut self, other: RawBatch) {
+        let shift = self.data.len() as u32;
+        self.data.extend_from_slice(&other.data);
+        self.records.extend(other.records.into_iter().map(|mut r| {
+            r.key = r.key.map(|(s, e)| (s + shift, e + shift));
+            r.value = r.value.map(|(s, e)| (s + shift, e + shift));
+            r
+        }));
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -115,4 +126,47 @@ impl RawBatch {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+}
+
+/// What a source tells the pipeline, in order.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// The split is now read by this executor, from `position` (if known numerically).
+    Assigned {
+        /// The split.
+        split: SplitId,
+        /// The first offset that will be read, if the source knows it.
+        position: Option<i64>,
+    },
+    /// Records of an assigned split.
+    Batch {
+        /// The split.
+        split: SplitId,
+        /// The records.
+        batch: RawBatch,
+        /// The split's end offset when the batch was fetched.
+        high_watermark: Option<i64>,
+    },
+    /// The splits are being taken away; reply on `done` once their work is committed (or
+    /// abandoned); the source waits a bounded time.
+    Revoked {
+        /// The splits.
+        splits: Vec<SplitId>,
+        /// Acknowledgement.
+        done: std::sync::mpsc::SyncSender<()>,
+    },
+    /// No record arrived for a while on any split (used by `--until-idle`).
+    Idle,
+    /// The source cannot continue.
+    Fatal(String),
+    /// The source stopped after [`crate::connector::SourceRuntime::stop`]; nothing follows.
+    Stopped,
+}
+
+/// Where assigned splits start: the sink's committed positions. `claim` takes ownership of the
+/// splits in the sink (fencing off any previous owner) and returns each one's committed
+/// position, or `None` when the job never committed one (the startup mode applies).
+pub trait PositionOracle: Send + Sync {
+    /// Claims the splits; blocking.
+    fn claim(&self, splits: &[SplitId]) -> Result<Vec<Option<i64>>, String>;
 }

@@ -1,14 +1,20 @@
 //! The `filesystem` connector: a sink of Hive-partitioned files on S3 (`s3://`, `s3a://`) or a
 //! local filesystem (`file://`), written exactly once.
 
+pub mod commit_log;
 pub mod options;
 pub mod partition;
+pub mod runtime;
+pub mod store;
+pub mod writer;
 
 use std::sync::Arc;
 
 use sluice_sql::TableDef;
 
-use super::{Connector, Role, SinkConfig, ValidationContext};
+use futures::future::BoxFuture;
+
+use super::{Connector, Role, RunContext, SinkConfig, SinkRuntime, ValidationContext};
 use crate::format::json::JsonOptions;
 use crate::options::{OptionError, Options};
 pub use options::FilesystemSinkOptions;
@@ -58,7 +64,11 @@ impl SinkConfig for FilesystemSinkOptions {
         format!("filesystem {} (json)", self.location.uri())
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn open<'a>(
+        &'a self,
+        run: &'a RunContext,
+        positions: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn SinkRuntime>, String>> {
+        Box::pin(runtime::open(self, run, positions))
     }
 }

@@ -124,6 +124,8 @@ pub struct FilesystemSinkOptions {
     pub s3: S3Settings,
     /// The format's options.
     pub json: JsonOptions,
+    /// `sink.rolling-policy.*` keys the table sets itself (they win over job defaults).
+    pub explicit: Vec<String>,
 }
 
 /// Reads a filesystem sink table's options.
@@ -231,12 +233,22 @@ pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<File
             o.error(opt, format!("option '{opt}' cannot come from a Secret on a filesystem table (only s3.access-key, s3.secret-key)"));
         }
     }
+    let explicit = [
+        "sink.rolling-policy.file-size",
+        "sink.rolling-policy.rollover-interval",
+        "sink.rolling-policy.inactivity-interval",
+    ]
+    .into_iter()
+    .filter(|k| o.is_set(k))
+    .map(str::to_owned)
+    .collect();
     Some(FilesystemSinkOptions {
         location: location?,
         default_partition_name,
         rolling,
         s3,
         json,
+        explicit,
     })
 }
 

@@ -17,7 +17,7 @@ use sluice_sql::java_text::{write_decimal, write_double, write_float};
 pub const DEFAULT_PARTITION_NAME: &str = "__DEFAULT_PARTITION__";
 
 /// Appends `s` with Flink's `escapePathName`: `%XX` (upper-case hex) for control characters,
-/// `"#%'*/:=?\{[]^` and DEL; everything else as is.
+/// `"#%'*/:=?\{}[]^` and DEL; everything else as is.
 pub fn escape_path_name(out: &mut String, s: &str) {
     for c in s.chars() {
         let needs = (c as u32) < 0x20
@@ -34,6 +34,7 @@ pub fn escape_path_name(out: &mut String, s: &str) {
                     | '\\'
                     | '\u{7f}'
                     | '{'
+                    | '}'
                     | '['
                     | ']'
                     | '^'
@@ -204,8 +205,8 @@ mod tests {
     #[test]
     fn escapes_only_flinks_characters() {
         let mut s = String::new();
-        escape_path_name(&mut s, "a/b=c%d:e#f g~h é\u{1}");
-        assert_eq!(s, "a%2Fb%3Dc%25d%3Ae%23f g~h é%01");
+        escape_path_name(&mut s, "a/b=c%d:e#f g~h é\u{1}[x]{y}^");
+        assert_eq!(s, "a%2Fb%3Dc%25d%3Ae%23f g~h é%01%5Bx%5D%7By%7D%5E");
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! The `kafka` connector: a source that reads topics in a consumer group.
 
+pub mod consumer;
 pub mod options;
 
 use std::sync::Arc;
 
 use sluice_sql::TableDef;
 
-use super::{Connector, Role, SourceConfig, ValidationContext};
+use tokio::sync::mpsc;
+
+use super::{
+    Connector, PositionOracle, Role, RunContext, SourceConfig, SourceEvent, SourceRuntime,
+    ValidationContext,
+};
 use crate::format::json::JsonOptions;
 use crate::options::{OptionError, Options};
 pub use options::KafkaSourceOptions;
@@ -65,7 +71,23 @@ impl SourceConfig for KafkaSourceOptions {
         format!("kafka {what} at {servers} (group {})", self.group_id)
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn position_namespace(&self) -> String {
+        self.group_id.clone()
+    }
+
+    fn open(
+        &self,
+        run: &RunContext,
+        oracle: Arc<dyn PositionOracle>,
+        events: mpsc::Sender<SourceEvent>,
+    ) -> Result<Box<dyn SourceRuntime>, String> {
+        let settings = consumer::ConsumerSettings {
+            prefetch_kbytes: run.prefetch_kbytes,
+            idle_after: run.idle_after,
+            ..Default::default()
+        };
+        Ok(Box::new(consumer::KafkaSource::start(
+            self, oracle, settings, events,
+        )?))
     }
 }

@@ -1,0 +1,691 @@
+//! The exactly-once commit protocol, in one place.
+//!
+//! For each source split (Kafka topic partition) the sink keeps a log of commit records under
+//! `<table path>/_sluice/<consumer group>/<topic>/<partition>/<seq>.commit`. A record says:
+//! every record of the split before `offset` is in the sink (or was filtered); these files are
+//! to be published (`publish`); for these partitions of the table, records up to this offset
+//! are already in published files (`dedup`); and the split's exactly-once counters.
+//!
+//! - **Order.** Data is made durable but invisible first (multipart parts, or bytes inside the
+//!   record itself for small files), then the record is created, then the files are published
+//!   (completed). A file is never visible without a record that lists it, so a crash at any
+//!   point either loses nothing (the record exists: whoever reads it next publishes the files)
+//!   or leaves only invisible bytes (no record: the records are read again from the source).
+//! - **Fencing.** Records are created with a conditional create (`If-None-Match: *`) at the
+//!   next sequence number. An executor that takes over a split *claims* it by creating the next
+//!   record with a new epoch, after publishing the files of the latest record. A zombie that
+//!   still thinks it owns the split fails to create its next record (the number is taken) and
+//!   stops; it never publishes files of a record it could not create. A record created at a
+//!   number below the latest (possible only after old records were pruned) is detected by
+//!   listing and ignored.
+//! - **Replay.** After a restart the source is read again from `offset`. A record of a
+//!   partition `p` whose offset is at most `dedup[p]` is already in a published file of `p`
+//!   and is skipped. (Files of one partition are published in order, so this is exact — for
+//!   statements whose partition values depend only on the record.)
+
+use std::collections::BTreeMap;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use super::store::{Created, Part, Store, StoreError};
+use crate::connector::source::SplitId;
+
+const MAGIC: &[u8; 8] = b"SLUICE1\n";
+/// Records kept behind the latest when pruning.
+const KEEP: u64 = 8;
+
+/// Exactly-once counters of a split, stored with its commits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Records consumed.
+    pub records_in: u64,
+    /// Records written (or already in the sink when replayed).
+    pub records_out: u64,
+    /// Records dropped by `WHERE`, and empty records.
+    pub records_filtered: u64,
+    /// Records that could not be decoded or evaluated.
+    pub records_failed: u64,
+    /// Files published.
+    pub files_written: u64,
+    /// Bytes published.
+    pub bytes_written: u64,
+}
+
+impl Counters {
+    /// Adds another set.
+    pub fn add(&mut self, o: &Counters) {
+        self.records_in += o.records_in;
+        self.records_out += o.records_out;
+        self.records_filtered += o.records_filtered;
+        self.records_failed += o.records_failed;
+        self.files_written += o.files_written;
+        self.bytes_written += o.bytes_written;
+    }
+}
+
+/// How a file's bytes are held until it is published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Staged {
+    /// A staged (multipart) upload.
+    Upload {
+        /// Upload id.
+        upload: String,
+        /// Its parts.
+        parts: Vec<Part>,
+    },
+    /// Inside the record, at this range of its payload.
+    Inline {
+        /// Start in the payload.
+        start: u64,
+        /// Length.
+        len: u64,
+    },
+}
+
+/// A file listed by a record, to publish.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFile {
+    /// Its key.
+    pub key: String,
+    /// Where its bytes are.
+    pub staged: Staged,
+    /// Its size.
+    pub size: u64,
+    /// Rows in it.
+    pub rows: u64,
+}
+
+/// A commit record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Record {
+    version: u32,
+    topic: String,
+    partition: i32,
+    seq: u64,
+    epoch: u64,
+    owner: String,
+    time: String,
+    offset: Option<i64>,
+    dedup: BTreeMap<String, i64>,
+    publish: Vec<PendingFile>,
+    counters: Counters,
+}
+
+/// What the owner of a split knows about its committed state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitState {
+    /// The split.
+    pub split: SplitId,
+    /// The last record's sequence number.
+    pub seq: u64,
+    /// The owner's epoch.
+    pub epoch: u64,
+    /// The committed position; `None` if nothing was ever committed (use the startup mode).
+    pub offset: Option<i64>,
+    /// Per partition path: last offset in published files.
+    pub dedup: BTreeMap<String, i64>,
+    /// Committed counters.
+    pub counters: Counters,
+}
+
+/// A file to publish with a commit.
+#[derive(Clone, Debug)]
+pub struct FileToPublish {
+    /// Its key.
+    pub key: String,
+    /// A staged upload's id and parts, or the bytes to inline.
+    pub content: FileContent,
+    /// Rows.
+    pub rows: u64,
+}
+
+/// The bytes of a file to publish.
+#[derive(Clone, Debug)]
+pub enum FileContent {
+    /// A completed staging: upload id and parts.
+    Upload(String, Vec<Part>),
+    /// Small files travel inside the record.
+    Inline(Bytes),
+}
+
+impl FileToPublish {
+    /// The file's size.
+    pub fn size(&self) -> u64 {
+        match &self.content {
+            FileContent::Upload(_, parts) => parts.iter().map(|p| p.size).sum(),
+            FileContent::Inline(b) => b.len() as u64,
+        }
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Committed as record `seq`.
+    Committed {
+        /// The record's sequence number.
+        seq: u64,
+    },
+    /// Another executor owns the split now; nothing of this commit will be published by us.
+    Fenced,
+}
+
+/// Why the protocol failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The store failed permanently.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A record could not be read.
+    #[error("commit record {key} is corrupt: {message}")]
+    Corrupt {
+        /// The record's key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file's key holds a different object than the one to publish.
+    #[error(
+        "refusing to publish {uri}: an object of {existing} bytes is already there, not the expected {expected}; the sink path is shared with another writer?"
+    )]
+    Conflict {
+        /// The object.
+        uri: String,
+        /// Its size.
+        existing: u64,
+        /// The size it should have.
+        expected: u64,
+    },
+    /// Claiming kept racing with other executors.
+    #[error(
+        "could not claim {split}: other executors kept committing; is the consumer group shared by two jobs?"
+    )]
+    Contended {
+        /// The split.
+        split: SplitId,
+    },
+}
+
+/// The commit logs of one sink table and consumer group.
+#[derive(Clone, Debug)]
+pub struct CommitLog {
+    store: Store,
+    root: String,
+    owner: String,
+}
+
+impl CommitLog {
+    /// The logs under `<table prefix>_sluice/<group>/`; `owner` names this executor in records.
+    pub fn new(store: Store, table_prefix: &str, group: &str, owner: &str) -> CommitLog {
+        let clean: String = group
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        CommitLog {
+            store,
+            root: format!("{table_prefix}_sluice/{clean}/"),
+            owner: owner.to_owned(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn prefix(&self, split: &SplitId) -> String {
+        format!("{}{}/{:05}/", self.root, split.topic, split.partition)
+    }
+
+    fn key(&self, split: &SplitId, seq: u64) -> String {
+        format!("{}{seq:020}.commit", self.prefix(split))
+    }
+
+    fn seq_of(key: &str) -> Option<u64> {
+        key.rsplit('/')
+            .next()?
+            .strip_suffix(".commit")?
+            .parse()
+            .ok()
+    }
+
+    /// The latest record of a split.
+    async fn latest(
+        &self,
+        split: &SplitId,
+    ) -> Result<Option<(String, Record, Bytes)>, CommitError> {
+        let keys = self
+            .store
+            .list(&self.prefix(split), None, usize::MAX)
+            .await?;
+        let Some(key) = keys
+            .into_iter()
+            .filter(|k| Self::seq_of(k).is_some())
+            .max_by_key(|k| Self::seq_of(k))
+        else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.store.get(&key).await? else {
+            // Pruned between LIST and GET: the caller retries.
+            return Err(CommitError::Corrupt {
+                key,
+                message: "vanished while being read".into(),
+            });
+        };
+        let (record, payload) = decode(&key, &bytes)?;
+        Ok(Some((key, record, payload)))
+    }
+
+    /// Takes ownership of a split: publishes what its latest record lists, then creates the
+    /// next record with a new epoch, fencing off any previous owner. Returns the committed state.
+    pub async fn claim(&self, split: &SplitId) -> Result<SplitState, CommitError> {
+        for _ in 0..20 {
+            let latest = match self.latest(split).await {
+                Ok(l) => l,
+                Err(CommitError::Corrupt { message, .. })
+                    if message == "vanished while being read" =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let (seq, epoch, offset, dedup, counters) = match &latest {
+                None => (0, 0, None, BTreeMap::new(), Counters::default()),
+                Some((_, r, payload)) => {
+                    self.publish(&r.publish, payload).await?;
+                    (r.seq, r.epoch, r.offset, r.dedup.clone(), r.counters)
+                }
+            };
+            let next = SplitState {
+                split: split.clone(),
+                seq: seq + 1,
+                epoch: epoch + 1,
+                offset,
+                dedup,
+                counters,
+            };
+            let record = self.record(&next, Vec::new());
+            match self
+                .store
+                .put_if_absent(&self.key(split, next.seq), encode(&record, &[]))
+                .await?
+            {
+                Created::Exists => continue,
+                Created::Created => {
+                    if self.newer_exists(split, next.seq).await? {
+                        continue;
+                    }
+                    tracing::info!(split = %split, epoch = next.epoch, offset = ?next.offset, "claimed split");
+                    return Ok(next);
+                }
+            }
+        }
+        Err(CommitError::Contended {
+            split: split.clone(),
+        })
+    }
+
+    async fn newer_exists(&self, split: &SplitId, seq: u64) -> Result<bool, CommitError> {
+        let after = self.key(split, seq);
+        Ok(!self
+            .store
+            .list(&self.prefix(split), Some(&after), 1)
+            .await?
+            .is_empty())
+    }
+
+    fn record(&self, state: &SplitState, publish: Vec<PendingFile>) -> Record {
+        Record {
+            version: 1,
+            topic: state.split.topic.clone(),
+            partition: state.split.partition,
+            seq: state.seq,
+            epoch: state.epoch,
+            owner: self.owner.clone(),
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            offset: state.offset,
+            dedup: state.dedup.clone(),
+            publish,
+            counters: state.counters,
+        }
+    }
+
+    /// Commits `next` (whose `seq` is the previous record's + 1, same epoch) with `files`. The
+    /// files' bytes must already be durable (staged) or small enough to travel inline.
+    pub async fn commit(
+        &self,
+        next: &SplitState,
+        files: &[FileToPublish],
+    ) -> Result<CommitOutcome, CommitError> {
+        let mut payload = BytesMut::new();
+        let mut publish = Vec::with_capacity(files.len());
+        for f in files {
+            let staged = match &f.content {
+                FileContent::Upload(upload, parts) => Staged::Upload {
+                    upload: upload.clone(),
+                    parts: parts.clone(),
+                },
+                FileContent::Inline(bytes) => {
+                    let start = payload.len() as u64;
+                    payload.extend_from_slice(bytes);
+                    Staged::Inline {
+                        start,
+                        len: bytes.len() as u64,
+                    }
+                }
+            };
+            publish.push(PendingFile {
+                key: f.key.clone(),
+                staged,
+                size: f.size(),
+                rows: f.rows,
+            });
+        }
+        let record = self.record(next, publish);
+        let payload = payload.freeze();
+        let key = self.key(&next.split, next.seq);
+        if self
+            .store
+            .put_if_absent(&key, encode(&record, &payload))
+            .await?
+            == Created::Exists
+        {
+            tracing::warn!(split = %next.split, seq = next.seq, "commit fenced: another executor owns the split");
+            return Ok(CommitOutcome::Fenced);
+        }
+        if self.newer_exists(&next.split, next.seq).await? {
+            tracing::warn!(split = %next.split, seq = next.seq, "commit fenced: a newer record exists");
+            return Ok(CommitOutcome::Fenced);
+        }
+        self.publish(&record.publish, &payload).await?;
+        if next.seq % KEEP == 0 {
+            self.prune(&next.split, next.seq).await;
+        }
+        Ok(CommitOutcome::Committed { seq: next.seq })
+    }
+
+    /// Publishes the files a record lists (idempotent).
+    async fn publish(&self, files: &[PendingFile], payload: &Bytes) -> Result<(), CommitError> {
+        let jobs: Vec<_> = files
+            .iter()
+            .map(|f| publish_one(self.store.clone(), f.clone(), payload.clone()))
+            .collect();
+        let results: Vec<Result<(), CommitError>> = futures::stream::iter(jobs)
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    /// Deletes records more than [`KEEP`] behind `seq` (best effort).
+    async fn prune(&self, split: &SplitId, seq: u64) {
+        let Ok(keys) = self.store.list(&self.prefix(split), None, usize::MAX).await else {
+            return;
+        };
+        for k in keys {
+            if Self::seq_of(&k).is_some_and(|s| s + KEEP < seq) {
+                let _ = self.store.delete(&k).await;
+            }
+        }
+    }
+
+    /// Staged uploads under `data_prefix` belonging to these splits that no record lists:
+    /// left by a crashed or fenced owner. Call between claiming and writing.
+    pub async fn orphan_uploads(
+        &self,
+        data_prefix: &str,
+        file_tags: &[String],
+    ) -> Result<Vec<(String, String)>, CommitError> {
+        let uploads = self.store.list_uploads(data_prefix).await?;
+        Ok(uploads
+            .into_iter()
+            .filter(|(key, _)| {
+                let name = key.rsplit('/').next().unwrap_or("");
+                file_tags.iter().any(|t| name.starts_with(t.as_str()))
+            })
+            .collect())
+    }
+}
+
+/// Publishes one file; an object already at its key must be this file (same size).
+async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(), CommitError> {
+    let created = match &f.staged {
+        Staged::Upload { upload, parts } => store.complete_upload(&f.key, upload, parts).await?,
+        Staged::Inline { start, len } => {
+            store
+                .put_if_absent(
+                    &f.key,
+                    payload.slice(*start as usize..(*start + *len) as usize),
+                )
+                .await?
+        }
+    };
+    if created == Created::Exists {
+        match store.size(&f.key).await? {
+            Some(size) if size == f.size => {}
+            existing => {
+                return Err(CommitError::Conflict {
+                    uri: store.uri(&f.key),
+                    existing: existing.unwrap_or(0),
+                    expected: f.size,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn encode(record: &Record, payload: &[u8]) -> Bytes {
+    let header = serde_json::to_vec(record).unwrap_or_default();
+    let mut out = BytesMut::with_capacity(MAGIC.len() + 4 + header.len() + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(payload);
+    out.freeze()
+}
+
+fn decode(key: &str, bytes: &Bytes) -> Result<(Record, Bytes), CommitError> {
+    let corrupt = |message: &str| CommitError::Corrupt {
+        key: key.to_owned(),
+        message: message.to_owned(),
+    };
+    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(corrupt("not a Sluice commit record"));
+    }
+    let len =
+        u32::from_le_bytes(bytes[8..12].try_into().map_err(|_| corrupt("truncated"))?) as usize;
+    let header = bytes
+        .get(12..12 + len)
+        .ok_or_else(|| corrupt("truncated header"))?;
+    let record: Record = serde_json::from_slice(header).map_err(|e| corrupt(&e.to_string()))?;
+    if record.version != 1 {
+        return Err(corrupt(&format!(
+            "version {} is newer than this executor understands",
+            record.version
+        )));
+    }
+    Ok((record, bytes.slice(12 + len..)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::filesystem::store::local::LocalStore;
+
+    fn log(dir: &std::path::Path, owner: &str) -> CommitLog {
+        CommitLog::new(
+            Store::Local(LocalStore::new(dir.to_owned()).unwrap()),
+            "",
+            "group-1",
+            owner,
+        )
+    }
+
+    fn split() -> SplitId {
+        SplitId {
+            topic: "ticks".into(),
+            partition: 3,
+        }
+    }
+
+    fn inline(key: &str, text: &str) -> FileToPublish {
+        FileToPublish {
+            key: key.into(),
+            content: FileContent::Inline(Bytes::from(text.to_owned())),
+            rows: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_first_claim_starts_from_nothing_and_commits_publish_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let s = a.claim(&split()).await.unwrap();
+        assert_eq!((s.seq, s.epoch, s.offset), (1, 1, None));
+        let next = SplitState {
+            seq: 2,
+            offset: Some(10),
+            ..s.clone()
+        };
+        assert_eq!(
+            a.commit(&next, &[inline("p=x/f1.json", "{}\n")])
+                .await
+                .unwrap(),
+            CommitOutcome::Committed { seq: 2 }
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("p=x/f1.json")).unwrap(),
+            "{}\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_owner_fences_the_old_one_and_resumes_from_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (log(dir.path(), "a"), log(dir.path(), "b"));
+        let sa = a.claim(&split()).await.unwrap();
+        let committed = SplitState {
+            seq: 2,
+            offset: Some(100),
+            ..sa.clone()
+        };
+        a.commit(&committed, &[]).await.unwrap();
+        let sb = b.claim(&split()).await.unwrap();
+        assert_eq!((sb.seq, sb.epoch, sb.offset), (3, 2, Some(100)));
+        // The zombie's next commit is refused and its file never appears.
+        let zombie = SplitState {
+            seq: 3,
+            offset: Some(150),
+            ..committed
+        };
+        assert_eq!(
+            a.commit(&zombie, &[inline("p=x/zombie.json", "late\n")])
+                .await
+                .unwrap(),
+            CommitOutcome::Fenced
+        );
+        assert!(!dir.path().join("p=x/zombie.json").exists());
+    }
+
+    #[tokio::test]
+    async fn a_claim_rolls_forward_files_of_a_record_whose_owner_crashed_before_publishing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let s = a.claim(&split()).await.unwrap();
+        // Write a record but "crash" before publishing: create it by hand.
+        let next = SplitState {
+            seq: 2,
+            offset: Some(7),
+            ..s
+        };
+        let files = [inline("p=y/f.json", "row\n")];
+        let mut payload = BytesMut::new();
+        payload.extend_from_slice(b"row\n");
+        let record = a.record(
+            &next,
+            vec![PendingFile {
+                key: "p=y/f.json".into(),
+                staged: Staged::Inline { start: 0, len: 4 },
+                size: 4,
+                rows: 1,
+            }],
+        );
+        a.store
+            .put_if_absent(&a.key(&next.split, 2), encode(&record, &payload))
+            .await
+            .unwrap();
+        assert!(!dir.path().join("p=y/f.json").exists());
+        let b = log(dir.path(), "b").claim(&split()).await.unwrap();
+        assert_eq!(b.offset, Some(7));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("p=y/f.json")).unwrap(),
+            "row\n"
+        );
+        let _ = files;
+    }
+
+    #[tokio::test]
+    async fn publishing_twice_is_harmless_but_a_different_object_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let s = a.claim(&split()).await.unwrap();
+        std::fs::create_dir_all(dir.path().join("p=z")).unwrap();
+        std::fs::write(dir.path().join("p=z/f.json"), "something else entirely\n").unwrap();
+        let next = SplitState { seq: 2, ..s };
+        let err = a
+            .commit(&next, &[inline("p=z/f.json", "row\n")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CommitError::Conflict {
+                    existing: 24,
+                    expected: 4,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn old_records_are_pruned_and_a_resurrected_old_number_is_fenced() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let mut s = a.claim(&split()).await.unwrap();
+        for _ in 0..20 {
+            s.seq += 1;
+            a.commit(&s, &[]).await.unwrap();
+        }
+        let left = a
+            .store
+            .list(&a.prefix(&split()), None, usize::MAX)
+            .await
+            .unwrap();
+        assert!(left.len() <= 2 * KEEP as usize, "{left:?}");
+        // A zombie with a stale sequence number that was pruned can create it again, but the
+        // newer records are seen and its commit does not count.
+        let zombie = SplitState {
+            seq: 3,
+            ..s.clone()
+        };
+        assert_eq!(
+            a.commit(&zombie, &[inline("p=q/z.json", "x\n")])
+                .await
+                .unwrap(),
+            CommitOutcome::Fenced
+        );
+        assert!(!dir.path().join("p=q/z.json").exists());
+    }
+}

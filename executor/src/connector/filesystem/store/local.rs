@@ -1,0 +1,290 @@
+//! The local-directory store (`file://`). Objects are files under the root; a conditional
+//! create writes a temporary file, syncs it and hard-links it into place (which fails if the
+//! name exists), so a file is either absent or complete. Staged uploads keep their parts under
+//! `<root>/_sluice/uploads/<id>/` until completed.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use rand::Rng as _;
+
+use super::{Created, Part, StoreError};
+
+/// A directory.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+fn permanent(operation: &'static str, path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Permanent {
+        operation,
+        location: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn random_id() -> String {
+    format!("{:016x}", rand::rng().random::<u64>())
+}
+
+/// Writes `data` to a new temporary file next to `target`, synced, and links it to `target`.
+fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir)?;
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
+    let tmp = dir.join(format!(".{name}.{}.tmp", random_id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        link_into_place(&tmp, target)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Hard-links `tmp` to `target` unless `target` exists; syncs the directory.
+fn link_into_place(tmp: &Path, target: &Path) -> std::io::Result<Created> {
+    match std::fs::hard_link(tmp, target) {
+        Ok(()) => {
+            if let Some(dir) = target.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(Created::Created)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Created::Exists),
+        Err(e) => Err(e),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or(Err(StoreError::Cancelled))
+}
+
+impl LocalStore {
+    /// A store rooted at `root` (created if missing).
+    pub fn new(root: PathBuf) -> Result<LocalStore, String> {
+        std::fs::create_dir_all(&root)
+            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+        Ok(LocalStore { root })
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    fn upload_dir(&self, upload: &str) -> PathBuf {
+        self.root.join("_sluice/uploads").join(upload)
+    }
+
+    pub(super) fn uri(&self, key: &str) -> String {
+        format!("file://{}", self.path(key).display())
+    }
+
+    pub(super) async fn put_if_absent(
+        &self,
+        key: &str,
+        data: Bytes,
+    ) -> Result<Created, StoreError> {
+        let path = self.path(key);
+        blocking(move || create_file(&path, &data).map_err(|e| permanent("PUT", &path, e))).await
+    }
+
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        let path = self.path(key);
+        blocking(move || match std::fs::read(&path) {
+            Ok(b) => Ok(Some(Bytes::from(b))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(permanent("GET", &path, e)),
+        })
+        .await
+    }
+
+    pub(super) async fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let path = self.path(key);
+        blocking(move || match std::fs::metadata(&path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(permanent("HEAD", &path, e)),
+        })
+        .await
+    }
+
+    pub(super) async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let root = self.root.clone();
+        let prefix = prefix.to_owned();
+        let start_after = start_after.map(str::to_owned);
+        blocking(move || {
+            // Walk from the deepest directory the prefix names.
+            let base = match prefix.rfind('/') {
+                Some(i) => prefix[..=i].to_owned(),
+                None => String::new(),
+            };
+            let mut keys = Vec::new();
+            let mut stack = vec![base];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(root.join(&dir)) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(permanent("LIST", &root.join(&dir), e)),
+                };
+                for entry in entries {
+                    let entry = entry.map_err(|e| permanent("LIST", &root.join(&dir), e))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    let key = format!("{dir}{name}");
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        if prefix.starts_with(&format!("{key}/")) || key.starts_with(&prefix) {
+                            stack.push(format!("{key}/"));
+                        }
+                    } else if key.starts_with(&prefix)
+                        && start_after
+                            .as_ref()
+                            .is_none_or(|s| key.as_str() > s.as_str())
+                    {
+                        keys.push(key);
+                    }
+                }
+            }
+            keys.sort();
+            keys.truncate(limit);
+            Ok(keys)
+        })
+        .await
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path(key);
+        blocking(move || match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(permanent("DELETE", &path, e)),
+        })
+        .await
+    }
+
+    pub(super) async fn begin_upload(&self, key: &str) -> Result<String, StoreError> {
+        let id = random_id();
+        let dir = self.upload_dir(&id);
+        let key = key.to_owned();
+        blocking(move || {
+            std::fs::create_dir_all(&dir).map_err(|e| permanent("CreateUpload", &dir, e))?;
+            create_file(&dir.join("key"), key.as_bytes())
+                .map_err(|e| permanent("CreateUpload", &dir, e))?;
+            Ok(id)
+        })
+        .await
+    }
+
+    pub(super) async fn upload_part(
+        &self,
+        _key: &str,
+        upload: &str,
+        number: i32,
+        data: Bytes,
+    ) -> Result<Part, StoreError> {
+        let path = self.upload_dir(upload).join(format!("{number:06}"));
+        blocking(move || {
+            let size = data.len() as u64;
+            let _ = std::fs::remove_file(&path);
+            create_file(&path, &data).map_err(|e| permanent("UploadPart", &path, e))?;
+            Ok(Part {
+                number,
+                etag: format!("{size}"),
+                size,
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn complete_upload(
+        &self,
+        key: &str,
+        upload: &str,
+        parts: &[Part],
+    ) -> Result<Created, StoreError> {
+        let dir = self.upload_dir(upload);
+        let target = self.path(key);
+        let parts = parts.to_vec();
+        blocking(move || {
+            if !dir.exists() {
+                // Completed before: the object is there (or was never staged here).
+                return Ok(Created::Exists);
+            }
+            let io = |e| permanent("CompleteUpload", &target, e);
+            let parent = target.parent().unwrap_or(Path::new("/")).to_owned();
+            std::fs::create_dir_all(&parent).map_err(io)?;
+            let name = target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("object");
+            let tmp = parent.join(format!(".{name}.{}.tmp", random_id()));
+            let result = (|| {
+                let mut out = std::fs::File::create(&tmp)?;
+                for p in &parts {
+                    let mut f = std::fs::File::open(dir.join(format!("{:06}", p.number)))?;
+                    std::io::copy(&mut f, &mut out)?;
+                }
+                out.sync_all()?;
+                link_into_place(&tmp, &target)
+            })();
+            let _ = std::fs::remove_file(&tmp);
+            let created = result.map_err(io)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok(created)
+        })
+        .await
+    }
+
+    pub(super) async fn abort_upload(&self, _key: &str, upload: &str) -> Result<(), StoreError> {
+        let dir = self.upload_dir(upload);
+        blocking(move || match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(permanent("AbortUpload", &dir, e)),
+        })
+        .await
+    }
+
+    pub(super) async fn list_uploads(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let base = self.root.join("_sluice/uploads");
+        let prefix = prefix.to_owned();
+        blocking(move || {
+            let mut out = Vec::new();
+            let entries = match std::fs::read_dir(&base) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(permanent("ListUploads", &base, e)),
+            };
+            for entry in entries.flatten() {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                if let Ok(key) = std::fs::read_to_string(entry.path().join("key"))
+                    && key.starts_with(&prefix)
+                {
+                    out.push((key, id));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

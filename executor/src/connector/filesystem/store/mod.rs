@@ -1,0 +1,196 @@
+//! Where the filesystem sink keeps bytes: S3 or a local directory, behind the few primitives
+//! the commit protocol needs — conditional create, read, list, delete, and staged (multipart)
+//! uploads that become visible only when completed.
+//!
+//! Every operation retries transient failures with exponential backoff, forever, logging what
+//! is unreachable; callers see only final answers or permanent errors.
+
+pub mod local;
+pub mod s3;
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// A failure that retrying cannot fix (access denied, no such bucket, a conflicting object).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store refused the request for good.
+    #[error("{operation} {location}: {message}")]
+    Permanent {
+        /// What was attempted (`PUT`, `LIST`, ...).
+        operation: &'static str,
+        /// The object or prefix.
+        location: String,
+        /// The store's answer and how to fix it.
+        message: String,
+    },
+    /// The sink is shutting down; the operation was abandoned.
+    #[error("shutting down")]
+    Cancelled,
+}
+
+/// The outcome of a conditional create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The object was created.
+    Created,
+    /// An object already existed at the key; nothing was written.
+    Exists,
+}
+
+/// A part of a staged upload.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Part {
+    /// 1-based part number.
+    pub number: i32,
+    /// The store's tag for it.
+    pub etag: String,
+    /// Its size.
+    pub size: u64,
+}
+
+/// A transient error worth retrying, or a permanent one.
+pub(crate) enum Attempt {
+    Transient(String),
+    Permanent(String),
+}
+
+/// A store: S3 or local.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// Amazon S3 or an S3-compatible server.
+    S3(s3::S3Store),
+    /// A local directory.
+    Local(local::LocalStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::S3($s) => $e,
+            Store::Local($s) => $e,
+        }
+    };
+}
+
+impl Store {
+    /// A URI for messages (`s3://bucket/prefix`).
+    pub fn uri(&self, key: &str) -> String {
+        dispatch!(self, s => s.uri(key))
+    }
+
+    /// Creates `key` unless it exists.
+    pub async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<Created, StoreError> {
+        dispatch!(self, s => s.put_if_absent(key, data).await)
+    }
+
+    /// Reads `key`, or `None` if it does not exist.
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        dispatch!(self, s => s.get(key).await)
+    }
+
+    /// The size of `key`, or `None` if it does not exist.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        dispatch!(self, s => s.size(key).await)
+    }
+
+    /// Keys under `prefix`, sorted, after `start_after`, at most `limit`.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.list(prefix, start_after, limit).await)
+    }
+
+    /// Deletes `key` (no error if absent).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.delete(key).await)
+    }
+
+    /// Starts a staged upload of `key`; returns its id.
+    pub async fn begin_upload(&self, key: &str) -> Result<String, StoreError> {
+        dispatch!(self, s => s.begin_upload(key).await)
+    }
+
+    /// Uploads a part of a staged upload (durable once this returns).
+    pub async fn upload_part(
+        &self,
+        key: &str,
+        upload: &str,
+        number: i32,
+        data: Bytes,
+    ) -> Result<Part, StoreError> {
+        dispatch!(self, s => s.upload_part(key, upload, number, data).await)
+    }
+
+    /// Makes a staged upload visible at `key`, unless an object already exists there. Returns
+    /// `Exists` when the key holds an object (e.g. this upload was already completed).
+    pub async fn complete_upload(
+        &self,
+        key: &str,
+        upload: &str,
+        parts: &[Part],
+    ) -> Result<Created, StoreError> {
+        dispatch!(self, s => s.complete_upload(key, upload, parts).await)
+    }
+
+    /// Abandons a staged upload.
+    pub async fn abort_upload(&self, key: &str, upload: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.abort_upload(key, upload).await)
+    }
+
+    /// Staged uploads not yet completed under `prefix`: (key, upload id).
+    pub async fn list_uploads(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self, s => s.list_uploads(prefix).await)
+    }
+}
+
+/// Runs `op` until it succeeds or fails permanently, backing off from 100 ms to 15 s on
+/// transient failures and logging each one with what was attempted where.
+pub(crate) async fn retry<T, F, Fut>(
+    operation: &'static str,
+    location: &str,
+    mut op: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Attempt>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1u32;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if attempt > 1 {
+                    tracing::info!(
+                        operation,
+                        location,
+                        attempts = attempt,
+                        "store reachable again"
+                    );
+                }
+                return Ok(v);
+            }
+            Err(Attempt::Permanent(message)) => {
+                return Err(StoreError::Permanent {
+                    operation,
+                    location: location.to_owned(),
+                    message,
+                });
+            }
+            Err(Attempt::Transient(message)) => {
+                let level_warn = attempt == 1 || attempt.is_power_of_two();
+                if level_warn {
+                    tracing::warn!(operation, location, attempt, error = %message, retry_in_ms = delay.as_millis() as u64, "store unreachable or busy; retrying");
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+                attempt += 1;
+            }
+        }
+    }
+}

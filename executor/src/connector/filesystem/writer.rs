@@ -1,0 +1,845 @@
+//! The filesystem sink's writer: rows of each source split go to one open file per partition
+//! path; files roll on size, age, inactivity or memory pressure; rolled files are staged (small
+//! ones travel inside the commit record, large ones as multipart uploads started while the
+//! file is still open); a periodic commit publishes the staged prefix of each split's files
+//! with the split's committable offset (see [`super::commit_log`]).
+//!
+//! All state is owned by the pipeline's task; uploads and commits run as tasks and report back
+//! through [`FsSink::next_event`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::commit_log::{
+    CommitError, CommitLog, CommitOutcome, Counters, FileContent, FileToPublish, SplitState,
+};
+use super::options::RollingPolicy;
+use super::store::{Part, Store, StoreError};
+use crate::connector::source::SplitId;
+use crate::transform::Output;
+
+/// Files up to this size travel inside the commit record (one request each to publish).
+const INLINE_LIMIT: usize = 1 << 20;
+
+/// What the sink tells the pipeline.
+#[derive(Debug)]
+pub enum SinkEvent {
+    /// A split's position is committed: every record before `offset` is in the sink.
+    Committed {
+        /// The split.
+        split: SplitId,
+        /// The committed position.
+        offset: i64,
+        /// Its exactly-once counters.
+        counters: Counters,
+    },
+    /// Another executor took the split over; its batches must be dropped until reassigned.
+    Fenced {
+        /// The split.
+        split: SplitId,
+    },
+    /// The sink cannot continue (access denied, conflicting objects).
+    Fatal(String),
+}
+
+/// Counts of one batch of a split, kept until its records are committed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchCounts {
+    /// Records in the batch.
+    pub records_in: u64,
+    /// Rows written (or skipped as already in the sink).
+    pub records_out: u64,
+    /// Records dropped by `WHERE` or empty.
+    pub records_filtered: u64,
+    /// Records that failed (dropped or sent to a dead-letter path).
+    pub records_failed: u64,
+}
+
+#[derive(Debug)]
+struct Mark {
+    start: i64,
+    end: i64,
+    counts: BatchCounts,
+}
+
+/// A file being written.
+#[derive(Debug)]
+struct OpenFile {
+    key: String,
+    bucket: String,
+    first_offset: i64,
+    last_offset: i64,
+    rows: u64,
+    buf: Vec<u8>,
+    size: u64,
+    created: Instant,
+    last_write: Instant,
+    /// Parts of a multipart upload go through this file's upload task.
+    parts: Option<mpsc::UnboundedSender<(Bytes, u64)>>,
+}
+
+/// A rolled file waiting to be committed.
+#[derive(Debug)]
+struct RolledFile {
+    key: String,
+    bucket: String,
+    first_offset: i64,
+    last_offset: i64,
+    rows: u64,
+    size: u64,
+    state: Staging,
+}
+
+#[derive(Debug)]
+enum Staging {
+    Inline(Bytes),
+    Uploading,
+    Staged(String, Vec<Part>),
+}
+
+#[derive(Debug)]
+struct SplitWriter {
+    generation: u64,
+    committed: SplitState,
+    /// The next offset expected; unknown until the first batch when the source starts from
+    /// "earliest"/"latest" symbolically.
+    position: Option<i64>,
+    buckets: HashMap<String, usize>,
+    open: Vec<OpenFile>,
+    rolled: VecDeque<RolledFile>,
+    marks: VecDeque<Mark>,
+    commit_in_flight: bool,
+    commit_requested: bool,
+}
+
+#[derive(Debug)]
+enum TaskEvent {
+    /// Bytes of a part are durable (or abandoned): release them from the budget.
+    PartDone { bytes: u64 },
+    /// A rolled file's upload finished.
+    Staged {
+        split: SplitId,
+        generation: u64,
+        key: String,
+        result: Result<(String, Vec<Part>), StoreError>,
+    },
+    /// A commit finished.
+    Committed {
+        split: SplitId,
+        generation: u64,
+        next: SplitState,
+        files: u64,
+        result: Result<CommitOutcome, CommitError>,
+        freed: u64,
+    },
+}
+
+/// The writer of one sink table.
+pub struct FsSink {
+    log: Arc<CommitLog>,
+    store: Store,
+    data_prefix: String,
+    file_tag: String,
+    rolling: RollingPolicy,
+    part_size: usize,
+    budget: u64,
+    used: u64,
+    splits: HashMap<SplitId, SplitWriter>,
+    next_generation: u64,
+    tx: mpsc::UnboundedSender<TaskEvent>,
+    rx: mpsc::UnboundedReceiver<TaskEvent>,
+    pending: VecDeque<SinkEvent>,
+    tasks: u64,
+}
+
+impl FsSink {
+    /// A writer of files under `data_prefix` (a key prefix ending in `/`, or empty), named
+    /// `<file_tag>-<topic>-<partition>-<first offset>.json`, within `budget` bytes.
+    pub fn new(
+        log: Arc<CommitLog>,
+        data_prefix: String,
+        file_tag: String,
+        rolling: RollingPolicy,
+        part_size: u64,
+        budget: u64,
+    ) -> FsSink {
+        let (tx, rx) = mpsc::unbounded_channel();
+        FsSink {
+            store: log.store().clone(),
+            log,
+            data_prefix,
+            file_tag,
+            rolling,
+            part_size: part_size.max(5 << 20) as usize,
+            budget,
+            used: 0,
+            splits: HashMap::new(),
+            next_generation: 1,
+            tx,
+            rx,
+            pending: VecDeque::new(),
+            tasks: 0,
+        }
+    }
+
+    /// Bytes held: open buffers, small rolled files, parts being uploaded.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// The memory budget.
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// Open files across all splits.
+    pub fn open_files(&self) -> usize {
+        self.splits.values().map(|s| s.open.len()).sum()
+    }
+
+    /// Starts writing a split just claimed (its committed state from the commit log), from
+    /// `position` if the source knows it.
+    pub fn assign(&mut self, state: SplitState, position: Option<i64>) {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let split = state.split.clone();
+        tracing::debug!(split = %split, ?position, "sink writes split");
+        if let Some(old) = self.splits.remove(&split) {
+            self.discard(old);
+        }
+        self.splits.insert(
+            split,
+            SplitWriter {
+                generation,
+                committed: state,
+                position,
+                buckets: HashMap::new(),
+                open: Vec::new(),
+                rolled: VecDeque::new(),
+                marks: VecDeque::new(),
+                commit_in_flight: false,
+                commit_requested: false,
+            },
+        );
+    }
+
+    /// Whether the sink writes this split now.
+    pub fn owns(&self, split: &SplitId) -> bool {
+        self.splits.contains_key(split)
+    }
+
+    /// The next offset the sink expects for a split, if known.
+    pub fn position(&self, split: &SplitId) -> Option<i64> {
+        self.splits.get(split).and_then(|s| s.position)
+    }
+
+    /// Stops writing a split: what is not committed is abandoned (it will be read again by the
+    /// next owner). Call [`FsSink::flush_split`] first to hand it over cleanly.
+    pub fn revoke(&mut self, split: &SplitId) {
+        if let Some(w) = self.splits.remove(split) {
+            self.discard(w);
+        }
+    }
+
+    fn discard(&mut self, w: SplitWriter) {
+        for f in w.open {
+            self.used -= f.buf.len() as u64;
+            drop(f.parts); // the upload task sees the channel close without a final part
+        }
+        for f in w.rolled {
+            if let Staging::Inline(b) = &f.state {
+                self.used -= b.len() as u64;
+            }
+            if let Staging::Staged(upload, _) = f.state {
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    let _ = store.abort_upload(&f.key, &upload).await;
+                });
+            }
+        }
+    }
+
+    /// Writes a batch's rows of `split`: the batch's records are `first_offset..next_offset`
+    /// (all handled now). `counts.records_out` counts every output row, including rows skipped
+    /// because they are already in the sink.
+    pub fn write(
+        &mut self,
+        split: &SplitId,
+        out: &Output,
+        first_offset: i64,
+        next_offset: i64,
+        counts: BatchCounts,
+    ) {
+        let now = Instant::now();
+        let Some(w) = self.splits.get_mut(split) else {
+            return;
+        };
+        let start = first_offset;
+        // Map this batch's partition paths to open files (creating them lazily below).
+        let mut slots: Vec<Option<usize>> = vec![None; out.buckets.len()];
+        let mut skipped = 0u64;
+        for row in &out.rows {
+            let b = row.bucket as usize;
+            let bucket = &out.buckets[b];
+            if w.committed
+                .dedup
+                .get(bucket)
+                .is_some_and(|&hw| row.offset <= hw)
+            {
+                skipped += 1;
+                continue;
+            }
+            let slot = match slots[b] {
+                Some(s) => s,
+                None => {
+                    let s = match w.buckets.get(bucket) {
+                        Some(&s) => s,
+                        None => {
+                            let key = if bucket.is_empty() {
+                                format!(
+                                    "{}{}-{}-{}-{}.json",
+                                    self.data_prefix,
+                                    self.file_tag,
+                                    split.topic,
+                                    split.partition,
+                                    row.offset
+                                )
+                            } else {
+                                format!(
+                                    "{}{bucket}/{}-{}-{}-{}.json",
+                                    self.data_prefix,
+                                    self.file_tag,
+                                    split.topic,
+                                    split.partition,
+                                    row.offset
+                                )
+                            };
+                            w.open.push(OpenFile {
+                                key,
+                                bucket: bucket.clone(),
+                                first_offset: row.offset,
+                                last_offset: row.offset,
+                                rows: 0,
+                                buf: Vec::with_capacity(256),
+                                size: 0,
+                                created: now,
+                                last_write: now,
+                                parts: None,
+                            });
+                            w.buckets.insert(bucket.clone(), w.open.len() - 1);
+                            w.open.len() - 1
+                        }
+                    };
+                    slots[b] = Some(s);
+                    s
+                }
+            };
+            let f = &mut w.open[slot];
+            let line = &out.data[row.start as usize..row.end as usize];
+            let before = f.buf.capacity();
+            f.buf.extend_from_slice(line);
+            self.used = self.used + f.buf.capacity() as u64 - before as u64;
+            f.size += line.len() as u64;
+            f.rows += 1;
+            f.last_offset = row.offset;
+            f.last_write = now;
+        }
+        if skipped > 0 {
+            tracing::debug!(split = %split, skipped, "rows already in the sink were skipped");
+        }
+        w.marks.push_back(Mark {
+            start,
+            end: next_offset,
+            counts,
+        });
+        w.position = Some(next_offset);
+        // Large files upload parts while open; full files roll.
+        let mut to_roll = Vec::new();
+        for (i, f) in w.open.iter().enumerate() {
+            if f.size >= self.rolling.file_size {
+                to_roll.push(i);
+            }
+        }
+        let split = split.clone();
+        for i in (0..self.splits[&split].open.len()).rev() {
+            if self.splits[&split].open[i].buf.len() >= self.part_size && !to_roll.contains(&i) {
+                self.upload_part(&split, i);
+            }
+        }
+        to_roll.sort_unstable();
+        for i in to_roll.into_iter().rev() {
+            self.roll(&split, i);
+        }
+        self.enforce_budget();
+    }
+
+    /// Sends an open file's buffer as the next part of its multipart upload.
+    fn upload_part(&mut self, split: &SplitId, index: usize) {
+        let Some(w) = self.splits.get_mut(split) else {
+            return;
+        };
+        let f = &mut w.open[index];
+        if f.buf.is_empty() {
+            return;
+        }
+        // The part's bytes (its whole allocation) stay counted until the upload task reports
+        // them durable.
+        let capacity = f.buf.capacity() as u64;
+        let data = Bytes::from(std::mem::replace(
+            &mut f.buf,
+            Vec::with_capacity(self.part_size / 4),
+        ));
+        self.used += (self.part_size / 4) as u64;
+        if f.parts.is_none() {
+            f.parts = Some(start_upload(
+                &self.store,
+                &self.tx,
+                split.clone(),
+                w.generation,
+                f.key.clone(),
+            ));
+        }
+        if let Some(tx) = &f.parts {
+            let _ = tx.send((data, capacity));
+        }
+    }
+
+    /// Rolls an open file: it stops taking rows and is staged for the next commit.
+    fn roll(&mut self, split: &SplitId, index: usize) {
+        let Some(w) = self.splits.get_mut(split) else {
+            return;
+        };
+        let mut f = w.open.swap_remove(index);
+        w.buckets.remove(&f.bucket);
+        if index < w.open.len() {
+            let moved = &w.open[index];
+            w.buckets.insert(moved.bucket.clone(), index);
+        }
+        let cap = f.buf.capacity() as u64;
+        let state = if f.parts.is_none() && f.buf.len() <= INLINE_LIMIT {
+            // Held until the commit publishes it: keep only what it needs.
+            f.buf.shrink_to_fit();
+            let bytes = Bytes::from(std::mem::take(&mut f.buf));
+            self.used = self.used - cap + bytes.len() as u64;
+            Staging::Inline(bytes)
+        } else {
+            let generation = w.generation;
+            let tx = f.parts.take().unwrap_or_else(|| {
+                start_upload(
+                    &self.store,
+                    &self.tx,
+                    split.clone(),
+                    generation,
+                    f.key.clone(),
+                )
+            });
+            let data = Bytes::from(std::mem::take(&mut f.buf));
+            if data.is_empty() {
+                self.used -= cap;
+            } else {
+                let _ = tx.send((data, cap));
+            }
+            drop(tx);
+            Staging::Uploading
+        };
+        let Some(w) = self.splits.get_mut(split) else {
+            return;
+        };
+        w.rolled.push_back(RolledFile {
+            key: f.key,
+            bucket: f.bucket,
+            first_offset: f.first_offset,
+            last_offset: f.last_offset,
+            rows: f.rows,
+            size: f.size,
+            state,
+        });
+    }
+
+    /// Over budget: roll the largest open files (their bytes leave with the next commit or
+    /// their upload) and commit early.
+    fn enforce_budget(&mut self) {
+        if self.used <= self.budget {
+            return;
+        }
+        let target = self.budget * 3 / 4;
+        let mut candidates: Vec<(u64, SplitId, String)> = self
+            .splits
+            .iter()
+            .flat_map(|(s, w)| {
+                w.open
+                    .iter()
+                    .map(move |f| (f.buf.capacity() as u64, s.clone(), f.bucket.clone()))
+            })
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let mut freed = 0u64;
+        let need = self.used.saturating_sub(target);
+        let mut touched = Vec::new();
+        for (bytes, split, bucket) in candidates {
+            if freed >= need {
+                break;
+            }
+            if let Some(&i) = self.splits.get(&split).and_then(|w| w.buckets.get(&bucket)) {
+                self.roll(&split, i);
+                freed += bytes;
+                touched.push(split);
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        tracing::debug!(
+            used = self.used,
+            budget = self.budget,
+            rolled_bytes = freed,
+            "memory budget reached: rolled the largest files"
+        );
+        for s in touched {
+            if let Some(w) = self.splits.get_mut(&s) {
+                w.commit_requested = true;
+            }
+        }
+        self.start_requested_commits();
+    }
+
+    /// Rolls files past their rollover or inactivity interval. Call every second or so.
+    pub fn roll_due(&mut self, now: Instant) {
+        let (rollover, inactivity) = (
+            self.rolling.rollover_interval,
+            self.rolling.inactivity_interval,
+        );
+        let due: Vec<(SplitId, usize)> = self
+            .splits
+            .iter()
+            .flat_map(|(s, w)| {
+                w.open
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, f)| {
+                        now.duration_since(f.created) >= rollover
+                            || now.duration_since(f.last_write) >= inactivity
+                    })
+                    .map(move |(i, _)| (s.clone(), i))
+            })
+            .collect();
+        // Highest index first so that swap_remove does not move files still to roll.
+        let mut due = due;
+        due.sort_by(|a, b| b.1.cmp(&a.1));
+        for (s, i) in due {
+            self.roll(&s, i);
+        }
+    }
+
+    /// Starts a commit of every split that has something to commit.
+    pub fn commit_all(&mut self) {
+        for w in self.splits.values_mut() {
+            w.commit_requested = true;
+        }
+        self.start_requested_commits();
+    }
+
+    fn start_requested_commits(&mut self) {
+        let splits: Vec<SplitId> = self
+            .splits
+            .iter()
+            .filter(|(_, w)| w.commit_requested && !w.commit_in_flight)
+            .map(|(s, _)| s.clone())
+            .collect();
+        for s in splits {
+            self.start_commit(&s);
+        }
+    }
+
+    fn start_commit(&mut self, split: &SplitId) {
+        let Some(w) = self.splits.get_mut(split) else {
+            return;
+        };
+        w.commit_requested = false;
+        // The staged prefix of the rolled files, in roll order.
+        let ready = w
+            .rolled
+            .iter()
+            .take_while(|f| matches!(f.state, Staging::Inline(_) | Staging::Staged(..)))
+            .count();
+        // Every record before `offset` is filtered or in a file that is committed or in `ready`.
+        let pinned = w
+            .open
+            .iter()
+            .map(|f| f.first_offset)
+            .chain(w.rolled.iter().skip(ready).map(|f| f.first_offset))
+            .min();
+        let Some(position) = w.position else { return };
+        let mut offset = pinned.unwrap_or(position).min(position);
+        // Counters are exact per batch: commit on a batch boundary.
+        if let Some(m) = w.marks.iter().find(|m| m.end > offset) {
+            offset = offset.min(m.start);
+        }
+        let previous = w.committed.offset;
+        if ready == 0 && previous.is_some_and(|p| p >= offset) {
+            return;
+        }
+        let mut counters = w.committed.counters;
+        for m in w.marks.iter().take_while(|m| m.end <= offset) {
+            counters.records_in += m.counts.records_in;
+            counters.records_out += m.counts.records_out;
+            counters.records_filtered += m.counts.records_filtered;
+            counters.records_failed += m.counts.records_failed;
+        }
+        let mut dedup = w.committed.dedup.clone();
+        let mut files = Vec::with_capacity(ready);
+        let mut freed = 0u64;
+        for f in w.rolled.drain(..ready) {
+            let hw = dedup.entry(f.bucket.clone()).or_insert(f.last_offset);
+            *hw = (*hw).max(f.last_offset);
+            counters.files_written += 1;
+            counters.bytes_written += f.size;
+            let content = match f.state {
+                Staging::Inline(b) => {
+                    freed += b.len() as u64;
+                    FileContent::Inline(b)
+                }
+                Staging::Staged(upload, parts) => FileContent::Upload(upload, parts),
+                // `ready` counts only staged files.
+                Staging::Uploading => continue,
+            };
+            files.push(FileToPublish {
+                key: f.key,
+                content,
+                rows: f.rows,
+            });
+        }
+        dedup.retain(|_, hw| *hw >= offset);
+        let next = SplitState {
+            split: split.clone(),
+            seq: w.committed.seq + 1,
+            epoch: w.committed.epoch,
+            offset: Some(offset),
+            dedup,
+            counters,
+        };
+        w.commit_in_flight = true;
+        let generation = w.generation;
+        let log = Arc::clone(&self.log);
+        let events = self.tx.clone();
+        let split = split.clone();
+        self.tasks += 1;
+        tokio::spawn(async move {
+            let n = files.len() as u64;
+            let result = log.commit(&next, &files).await;
+            let _ = events.send(TaskEvent::Committed {
+                split,
+                generation,
+                next,
+                files: n,
+                result,
+                freed,
+            });
+        });
+    }
+
+    /// Whether anything is still to be committed or in flight.
+    pub fn is_idle(&self) -> bool {
+        self.tasks == 0 && self.splits.keys().all(|s| self.split_settled(s))
+    }
+
+    /// Rolls every open file of a split (before handing it over, or at shutdown).
+    pub fn roll_split(&mut self, split: &SplitId) {
+        while self.splits.get(split).is_some_and(|w| !w.open.is_empty()) {
+            let last = self.splits[split].open.len() - 1;
+            self.roll(split, last);
+        }
+    }
+
+    /// Rolls everything.
+    pub fn roll_all(&mut self) {
+        let splits: Vec<SplitId> = self.splits.keys().cloned().collect();
+        for s in splits {
+            self.roll_split(&s);
+        }
+    }
+
+    /// Whether a split has nothing uncommitted: all its records before its position are
+    /// committed.
+    pub fn split_settled(&self, split: &SplitId) -> bool {
+        self.splits.get(split).is_none_or(|w| {
+            w.open.is_empty()
+                && w.rolled.is_empty()
+                && !w.commit_in_flight
+                && (w.position.is_none() || w.committed.offset == w.position)
+        })
+    }
+
+    /// The next event for the pipeline, processing task results as they arrive.
+    pub async fn next_event(&mut self) -> SinkEvent {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return e;
+            }
+            let Some(task) = self.rx.recv().await else {
+                return SinkEvent::Fatal("the sink's task channel closed".to_owned());
+            };
+            self.handle(task);
+        }
+    }
+
+    fn handle(&mut self, task: TaskEvent) {
+        match task {
+            TaskEvent::PartDone { bytes } => self.used = self.used.saturating_sub(bytes),
+            TaskEvent::Staged {
+                split,
+                generation,
+                key,
+                result,
+            } => {
+                let Some(w) = self
+                    .splits
+                    .get_mut(&split)
+                    .filter(|w| w.generation == generation)
+                else {
+                    // The split was revoked: abandon the upload.
+                    if let Ok((upload, _)) = result {
+                        let store = self.store.clone();
+                        tokio::spawn(async move {
+                            let _ = store.abort_upload(&key, &upload).await;
+                        });
+                    }
+                    return;
+                };
+                match result {
+                    Ok((upload, parts)) => {
+                        if let Some(f) = w.rolled.iter_mut().find(|f| f.key == key) {
+                            f.state = Staging::Staged(upload, parts);
+                        } else if !parts.is_empty() {
+                            // The file was still open and its task ended (revoked mid-way): abort.
+                            let store = self.store.clone();
+                            tokio::spawn(async move {
+                                let _ = store.abort_upload(&key, &upload).await;
+                            });
+                        }
+                    }
+                    Err(e) => self
+                        .pending
+                        .push_back(SinkEvent::Fatal(format!("failed to stage {key}: {e}"))),
+                }
+            }
+            TaskEvent::Committed {
+                split,
+                generation,
+                next,
+                files,
+                result,
+                freed,
+            } => {
+                self.tasks -= 1;
+                self.used = self.used.saturating_sub(freed);
+                let Some(w) = self
+                    .splits
+                    .get_mut(&split)
+                    .filter(|w| w.generation == generation)
+                else {
+                    return;
+                };
+                w.commit_in_flight = false;
+                match result {
+                    Ok(CommitOutcome::Committed { seq }) => {
+                        let offset = next.offset.unwrap_or_default();
+                        while w.marks.front().is_some_and(|m| m.end <= offset) {
+                            w.marks.pop_front();
+                        }
+                        tracing::debug!(split = %split, seq, offset, files, "committed");
+                        let counters = next.counters;
+                        w.committed = next;
+                        self.pending.push_back(SinkEvent::Committed {
+                            split,
+                            offset,
+                            counters,
+                        });
+                    }
+                    Ok(CommitOutcome::Fenced) => {
+                        if let Some(w) = self.splits.remove(&split) {
+                            self.discard(w);
+                        }
+                        self.pending.push_back(SinkEvent::Fenced { split });
+                    }
+                    Err(e) => self
+                        .pending
+                        .push_back(SinkEvent::Fatal(format!("failed to commit {split}: {e}"))),
+                }
+            }
+        }
+    }
+
+    /// Per split: (committed offset, position), for status and lag.
+    pub fn positions(&self) -> BTreeMap<SplitId, (Option<i64>, Option<i64>)> {
+        self.splits
+            .iter()
+            .map(|(s, w)| (s.clone(), (w.committed.offset, w.position)))
+            .collect()
+    }
+
+    /// Waits for in-flight work and commits until every split is settled, or `deadline`.
+    pub async fn settle(&mut self, deadline: Duration) -> Result<(), String> {
+        let end = Instant::now() + deadline;
+        loop {
+            self.start_requested_commits();
+            if self.is_idle() {
+                return Ok(());
+            }
+            for w in self.splits.values_mut() {
+                if !w.commit_in_flight {
+                    w.commit_requested = true;
+                }
+            }
+            self.start_requested_commits();
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err("timed out waiting for uploads and commits".to_owned());
+            }
+            match tokio::time::timeout(left.min(Duration::from_millis(200)), self.rx.recv()).await {
+                Ok(Some(task)) => self.handle(task),
+                Ok(None) => return Err("the sink's task channel closed".to_owned()),
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// A task that stages one file: begins the upload, uploads parts in order as they arrive,
+/// and reports the staged upload when the channel closes after a final part.
+fn start_upload(
+    store: &Store,
+    events: &mpsc::UnboundedSender<TaskEvent>,
+    split: SplitId,
+    generation: u64,
+    key: String,
+) -> mpsc::UnboundedSender<(Bytes, u64)> {
+    let (parts_tx, mut parts_rx) = mpsc::unbounded_channel::<(Bytes, u64)>();
+    let store = store.clone();
+    let events = events.clone();
+    tokio::spawn(async move {
+        let result = async {
+            let upload = store.begin_upload(&key).await?;
+            let mut parts = Vec::new();
+            let mut number = 1;
+            while let Some((data, accounted)) = parts_rx.recv().await {
+                let part = store.upload_part(&key, &upload, number, data).await;
+                let _ = events.send(TaskEvent::PartDone { bytes: accounted });
+                parts.push(part?);
+                number += 1;
+            }
+            Ok((upload, parts))
+        }
+        .await;
+        let _ = events.send(TaskEvent::Staged {
+            split,
+            generation,
+            key,
+            result,
+        });
+    });
+    parts_tx
+}

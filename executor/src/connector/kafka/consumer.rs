@@ -1,0 +1,556 @@
+//! The Kafka consumer: a dedicated thread polls librdkafka, copies records into per-partition
+//! batches and sends them to the pipeline. Partition assignment asks the sink where each
+//! partition starts (its committed position, the source of truth for exactly-once) before
+//! assigning; revocation waits for the pipeline to commit what it has.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Message, Timestamp};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+
+use super::options::{KafkaSourceOptions, OffsetReset, StartupMode};
+use crate::connector::source::{PositionOracle, RawBatch, SourceEvent, SplitId, TimestampType};
+
+/// Records per batch sent to the pipeline.
+const MAX_BATCH_RECORDS: usize = 4096;
+/// Bytes per batch.
+const MAX_BATCH_BYTES: usize = 2 << 20;
+/// A partial batch is sent after this long.
+const MAX_BATCH_DELAY: Duration = Duration::from_millis(20);
+
+/// Tuning of the consumer.
+#[derive(Clone, Debug)]
+pub struct ConsumerSettings {
+    /// librdkafka's `queued.max.messages.kbytes` (prefetch memory).
+    pub prefetch_kbytes: u64,
+    /// Report [`SourceEvent::Idle`] after this long without records.
+    pub idle_after: Option<Duration>,
+    /// How long a revocation waits for the pipeline to commit.
+    pub revoke_timeout: Duration,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        ConsumerSettings {
+            prefetch_kbytes: 32 * 1024,
+            idle_after: None,
+            revoke_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+struct Context {
+    events: mpsc::Sender<SourceEvent>,
+    oracle: Arc<dyn PositionOracle>,
+    startup: StartupMode,
+    offset_reset: OffsetReset,
+    group: String,
+    revoke_timeout: Duration,
+    /// Batches not yet sent, flushed before rebalances.
+    pending: Arc<Mutex<Pending>>,
+    fatal: AtomicBool,
+}
+
+#[derive(Default)]
+struct Pending {
+    batches: BTreeMap<SplitId, (RawBatch, Instant)>,
+}
+
+impl ClientContext for Context {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error (librdkafka retries by itself)");
+    }
+}
+
+impl ConsumerContext for Context {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let splits: Vec<SplitId> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| SplitId {
+                        topic: e.topic().to_owned(),
+                        partition: e.partition(),
+                    })
+                    .collect();
+                match self.start_positions(consumer, &splits) {
+                    Ok(starts) => {
+                        for (split, (offset, _)) in splits.iter().zip(&starts) {
+                            let _ =
+                                tpl.set_partition_offset(&split.topic, split.partition, *offset);
+                        }
+                        let assigned = if cooperative {
+                            consumer.incremental_assign(tpl)
+                        } else {
+                            consumer.assign(tpl)
+                        };
+                        if let Err(e) = assigned {
+                            self.fail(format!("failed to assign partitions {splits:?}: {e}"));
+                            return;
+                        }
+                        for (split, (_, position)) in splits.into_iter().zip(starts) {
+                            tracing::info!(split = %split, ?position, "partition assigned");
+                            let _ = self
+                                .events
+                                .blocking_send(SourceEvent::Assigned { split, position });
+                        }
+                    }
+                    Err(e) => {
+                        self.fail(e);
+                        let _ = consumer.unassign();
+                    }
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let splits: Vec<SplitId> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| SplitId {
+                        topic: e.topic().to_owned(),
+                        partition: e.partition(),
+                    })
+                    .collect();
+                // Records already polled go first, then the revocation; wait for the pipeline
+                // to commit them so that the next owner does not read them again.
+                self.flush(|s| splits.contains(s));
+                let (done, ack) = std::sync::mpsc::sync_channel(1);
+                tracing::info!(
+                    ?splits,
+                    lost = consumer.assignment_lost(),
+                    "partitions revoked"
+                );
+                if self
+                    .events
+                    .blocking_send(SourceEvent::Revoked {
+                        splits: splits.clone(),
+                        done,
+                    })
+                    .is_ok()
+                    && ack.recv_timeout(self.revoke_timeout).is_err()
+                {
+                    tracing::warn!(
+                        ?splits,
+                        "the pipeline did not commit revoked partitions in time; their uncommitted records will be read again by the next owner"
+                    );
+                }
+                let _ = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+            }
+            other => {
+                let code: RDKafkaErrorCode = other.into();
+                tracing::warn!(error = %code, "rebalance error");
+                let _ = consumer.unassign();
+            }
+        }
+    }
+
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        offsets: &TopicPartitionList,
+    ) {
+        if let Err(e) = result {
+            // Advisory only: the sink's commit log is the source of truth.
+            tracing::debug!(error = %e, count = offsets.count(), "kafka offset commit failed");
+        }
+    }
+}
+
+impl Context {
+    fn fail(&self, message: String) {
+        tracing::error!(%message, "kafka source failed");
+        self.fatal.store(true, Ordering::SeqCst);
+        let _ = self.events.blocking_send(SourceEvent::Fatal(message));
+    }
+
+    /// Sends pending batches of the splits `which` selects.
+    fn flush(&self, which: impl Fn(&SplitId) -> bool) {
+        let ready: Vec<(SplitId, RawBatch)> = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let keys: Vec<SplitId> = p.batches.keys().filter(|s| which(s)).cloned().collect();
+            keys.into_iter()
+                .filter_map(|k| p.batches.remove(&k).map(|(b, _)| (k, b)))
+                .collect()
+        };
+        for (split, batch) in ready {
+            let _ = self.events.blocking_send(SourceEvent::Batch {
+                split,
+                batch,
+                high_watermark: None,
+            });
+        }
+    }
+
+    /// The start offset of each split: the sink's committed position, else the startup mode.
+    /// Also the numeric position when known.
+    fn start_positions(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        splits: &[SplitId],
+    ) -> Result<Vec<(Offset, Option<i64>)>, String> {
+        let committed = self.oracle.claim(splits)?;
+        let mut out = Vec::with_capacity(splits.len());
+        let mut group_offsets: Option<TopicPartitionList> = None;
+        for (split, c) in splits.iter().zip(committed) {
+            if let Some(o) = c {
+                out.push((Offset::Offset(o), Some(o)));
+                continue;
+            }
+            let start = match &self.startup {
+                StartupMode::EarliestOffset => (Offset::Beginning, None),
+                StartupMode::LatestOffset => (Offset::End, None),
+                StartupMode::SpecificOffsets(m) => match m.get(&split.partition) {
+                    Some(&o) => (Offset::Offset(o), Some(o)),
+                    None => (Offset::Beginning, None),
+                },
+                StartupMode::Timestamp(ts) => {
+                    let mut tpl = TopicPartitionList::new();
+                    let _ = tpl.add_partition_offset(
+                        &split.topic,
+                        split.partition,
+                        Offset::Offset(*ts),
+                    );
+                    let found = consumer
+                        .offsets_for_times(tpl, Duration::from_secs(30))
+                        .map_err(|e| {
+                            format!("failed to look up offsets for timestamp {ts} of {split}: {e}")
+                        })?;
+                    match found
+                        .find_partition(&split.topic, split.partition)
+                        .map(|e| e.offset())
+                    {
+                        Some(Offset::Offset(o)) => (Offset::Offset(o), Some(o)),
+                        _ => (Offset::End, None),
+                    }
+                }
+                StartupMode::GroupOffsets => {
+                    if group_offsets.is_none() {
+                        let mut tpl = TopicPartitionList::new();
+                        for s in splits {
+                            tpl.add_partition(&s.topic, s.partition);
+                        }
+                        group_offsets = Some(
+                            consumer
+                                .committed_offsets(tpl, Duration::from_secs(30))
+                                .map_err(|e| {
+                                    format!(
+                                        "failed to read the committed offsets of group {}: {e}",
+                                        self.group
+                                    )
+                                })?,
+                        );
+                    }
+                    let found = group_offsets
+                        .as_ref()
+                        .and_then(|t| t.find_partition(&split.topic, split.partition))
+                        .map(|e| e.offset());
+                    match (found, self.offset_reset) {
+                        (Some(Offset::Offset(o)), _) => (Offset::Offset(o), Some(o)),
+                        (_, OffsetReset::Earliest) => (Offset::Beginning, None),
+                        (_, OffsetReset::Latest) => (Offset::End, None),
+                        (_, OffsetReset::None) => {
+                            return Err(format!(
+                                "partition {split} has no committed offset for group {} and scan.startup.mode is group-offsets; set properties.auto.offset.reset to earliest or latest, or choose another scan.startup.mode",
+                                self.group
+                            ));
+                        }
+                    }
+                }
+            };
+            out.push(start);
+        }
+        Ok(out)
+    }
+}
+
+/// A running Kafka source.
+pub struct KafkaSource {
+    consumer: Arc<BaseConsumer<Context>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl KafkaSource {
+    /// Connects, subscribes and starts polling; events go to `events`.
+    pub fn start(
+        options: &KafkaSourceOptions,
+        oracle: Arc<dyn PositionOracle>,
+        settings: ConsumerSettings,
+        events: mpsc::Sender<SourceEvent>,
+    ) -> Result<KafkaSource, String> {
+        let mut config = ClientConfig::new();
+        for (k, v) in &options.client {
+            config.set(k, v);
+        }
+        for (k, env) in &options.client_secrets {
+            let v = std::env::var(env).map_err(|_| {
+                format!("environment variable {env} (properties.{k} from a Secret) is not set")
+            })?;
+            config.set(k, v);
+        }
+        config
+            .set("group.id", &options.group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "error")
+            .set("isolation.level", "read_committed")
+            .set("enable.partition.eof", "false");
+        if !options.client.contains_key("queued.max.messages.kbytes") {
+            config.set(
+                "queued.max.messages.kbytes",
+                settings.prefetch_kbytes.to_string(),
+            );
+        }
+        if !options.client.contains_key("client.id") {
+            config.set(
+                "client.id",
+                format!("sluice-{}", crate::identity::executor_name()),
+            );
+        }
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let context = Context {
+            events: events.clone(),
+            oracle,
+            startup: options.startup.clone(),
+            offset_reset: options.offset_reset,
+            group: options.group_id.clone(),
+            revoke_timeout: settings.revoke_timeout,
+            pending: Arc::clone(&pending),
+            fatal: AtomicBool::new(false),
+        };
+        let consumer: BaseConsumer<Context> = config
+            .create_with_context(context)
+            .map_err(|e| format!("failed to create the Kafka consumer: {e}"))?;
+        let topics: Vec<String> = match &options.topic_pattern {
+            Some(p) => vec![if p.starts_with('^') {
+                p.clone()
+            } else {
+                format!("^{p}")
+            }],
+            None => options.topics.clone(),
+        };
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&refs)
+            .map_err(|e| format!("failed to subscribe to {topics:?}: {e}"))?;
+        let consumer = Arc::new(consumer);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let consumer = Arc::clone(&consumer);
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("kafka-poll".into())
+                .spawn(move || poll_loop(&consumer, &stop, &events, &pending, settings.idle_after))
+                .map_err(|e| format!("failed to start the Kafka thread: {e}"))?
+        };
+        Ok(KafkaSource {
+            consumer,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Commits positions to the consumer group (advisory: for lag tools and `group-offsets`;
+    /// the sink's commit log decides where a restarted job resumes).
+    pub fn commit(&self, positions: &[(SplitId, i64)]) {
+        let mut tpl = TopicPartitionList::new();
+        for (s, o) in positions {
+            let _ = tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(*o));
+        }
+        if tpl.count() > 0
+            && let Err(e) = self.consumer.commit(&tpl, CommitMode::Async)
+        {
+            tracing::debug!(error = %e, "kafka offset commit not sent");
+        }
+    }
+
+    /// Asks the poll thread to leave the group (revoking everything first) and end with
+    /// [`SourceEvent::Stopped`].
+    pub fn request_stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl crate::connector::SourceRuntime for KafkaSource {
+    fn commit(&self, positions: &[(SplitId, i64)]) {
+        KafkaSource::commit(self, positions);
+    }
+
+    fn stop(&mut self) {
+        self.request_stop();
+    }
+}
+
+impl Drop for KafkaSource {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The split's cached high watermark (from fetch responses; no request).
+fn cached_high_watermark(consumer: &BaseConsumer<Context>, split: &SplitId) -> Option<i64> {
+    let topic = CString::new(split.topic.as_str()).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            split.partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
+}
+
+fn poll_loop(
+    consumer: &BaseConsumer<Context>,
+    stop: &AtomicBool,
+    events: &mpsc::Sender<SourceEvent>,
+    pending: &Mutex<Pending>,
+    idle_after: Option<Duration>,
+) {
+    let mut paused = false;
+    let mut last_record = Instant::now();
+    let mut idle_sent = false;
+    let mut last_flush = Instant::now();
+    let mut splits: HashMap<(String, i32), SplitId> = HashMap::new();
+    while !stop.load(Ordering::SeqCst) && !consumer.context().fatal.load(Ordering::SeqCst) {
+        match consumer.poll(Duration::from_millis(if paused { 100 } else { 10 })) {
+            Some(Ok(m)) => {
+                last_record = Instant::now();
+                idle_sent = false;
+                let topic = m.topic();
+                let split = splits
+                    .entry((topic.to_owned(), m.partition()))
+                    .or_insert_with(|| SplitId {
+                        topic: topic.to_owned(),
+                        partition: m.partition(),
+                    })
+                    .clone();
+                let (ts, tt) = match m.timestamp() {
+                    Timestamp::NotAvailable => (None, TimestampType::None),
+                    Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+                    Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+                };
+                let full = {
+                    let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+                    let (batch, _) = p
+                        .batches
+                        .entry(split.clone())
+                        .or_insert_with(|| (RawBatch::default(), Instant::now()));
+                    batch.push(m.offset(), ts, tt, None, m.key(), m.payload());
+                    batch.len() >= MAX_BATCH_RECORDS || batch.data.len() >= MAX_BATCH_BYTES
+                };
+                if full {
+                    paused = send_ready(consumer, events, pending, |s| *s == split, paused);
+                }
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "kafka consume error (retrying)");
+            }
+            None => {
+                if let Some(after) = idle_after
+                    && !idle_sent
+                    && last_record.elapsed() >= after
+                {
+                    idle_sent = true;
+                    let _ = events.try_send(SourceEvent::Idle);
+                }
+            }
+        }
+        if last_flush.elapsed() >= Duration::from_millis(5) {
+            last_flush = Instant::now();
+            paused = send_ready(consumer, events, pending, |_| true, paused);
+        }
+    }
+    // Leaving the group revokes the assignment through the rebalance callback.
+    let _ = consumer.unsubscribe();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && consumer.assignment().is_ok_and(|a| a.count() > 0) {
+        consumer.poll(Duration::from_millis(50));
+    }
+    let _ = events.blocking_send(SourceEvent::Stopped);
+}
+
+/// Sends batches that are full or old enough; when the pipeline is behind, pauses fetching
+/// (librdkafka keeps heartbeating) and resumes once it catches up. Returns whether paused.
+fn send_ready(
+    consumer: &BaseConsumer<Context>,
+    events: &mpsc::Sender<SourceEvent>,
+    pending: &Mutex<Pending>,
+    force: impl Fn(&SplitId) -> bool,
+    paused: bool,
+) -> bool {
+    loop {
+        let next = {
+            let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            let key = p
+                .batches
+                .iter()
+                .find(|(s, (b, t))| {
+                    !b.is_empty()
+                        && (force(s)
+                            && (b.len() >= MAX_BATCH_RECORDS || b.data.len() >= MAX_BATCH_BYTES)
+                            || t.elapsed() >= MAX_BATCH_DELAY)
+                })
+                .map(|(s, _)| s.clone());
+            key.and_then(|k| p.batches.remove(&k).map(|(b, _)| (k, b)))
+        };
+        let Some((split, batch)) = next else {
+            if paused && let Ok(a) = consumer.assignment() {
+                let _ = consumer.resume(&a);
+            }
+            return false;
+        };
+        let high_watermark = cached_high_watermark(consumer, &split);
+        match events.try_send(SourceEvent::Batch {
+            split,
+            batch,
+            high_watermark,
+        }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(SourceEvent::Batch { split, batch, .. })) => {
+                // Put it back and stop fetching until there is room.
+                let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+                let entry = p
+                    .batches
+                    .entry(split)
+                    .or_insert_with(|| (RawBatch::default(), Instant::now()));
+                let mut merged = batch;
+                merged.append(std::mem::take(&mut entry.0));
+                entry.0 = merged;
+                if !paused && let Ok(a) = consumer.assignment() {
+                    let _ = consumer.pause(&a);
+                }
+                return true;
+            }
+            Err(_) => return paused,
+        }
+    }
+}
