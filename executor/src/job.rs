@@ -256,27 +256,27 @@ fn connector_of(
         )),
     }
     for col in &table.columns {
-        if let Some(key) = &col.metadata {
-            if role == Role::Sink || !c.metadata_keys().contains(&key.as_str()) {
-                let keys = c.metadata_keys();
-                let msg = if role == Role::Sink || keys.is_empty() {
-                    format!(
-                        "table {}: column {} reads metadata '{key}', but a {} table has no metadata columns",
-                        table.name,
-                        col.name,
-                        c.name()
-                    )
-                } else {
-                    format!(
-                        "table {}: column {} reads unknown metadata key '{key}'; the {} connector supports: {}",
-                        table.name,
-                        col.name,
-                        c.name(),
-                        keys.join(", ")
-                    )
-                };
-                problems.push(table_problem(table, None, msg));
-            }
+        if let Some(key) = &col.metadata
+            && (role == Role::Sink || !c.metadata_keys().contains(&key.as_str()))
+        {
+            let keys = c.metadata_keys();
+            let msg = if role == Role::Sink || keys.is_empty() {
+                format!(
+                    "table {}: column {} reads metadata '{key}', but a {} table has no metadata columns",
+                    table.name,
+                    col.name,
+                    c.name()
+                )
+            } else {
+                format!(
+                    "table {}: column {} reads unknown metadata key '{key}'; the {} connector supports: {}",
+                    table.name,
+                    col.name,
+                    c.name(),
+                    keys.join(", ")
+                )
+            };
+            problems.push(table_problem(table, None, msg));
         }
     }
     if role == Role::Source && !table.partitioned_by.is_empty() {

@@ -2,9 +2,16 @@
 //! writes partitioned files exactly once (S3 or a local filesystem).
 
 pub mod connector;
+pub mod demo;
 pub mod format;
 pub mod identity;
 pub mod job;
+pub mod metrics;
+pub mod mock_kafka;
 pub mod options;
+pub mod pipeline;
+pub mod progress;
+pub mod runner;
 pub mod settings;
+pub mod ticks;
 pub mod transform;

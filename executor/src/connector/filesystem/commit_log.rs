@@ -407,7 +407,7 @@ impl CommitLog {
             return Ok(CommitOutcome::Fenced);
         }
         self.publish(&record.publish, &payload).await?;
-        if next.seq % KEEP == 0 {
+        if next.seq.is_multiple_of(KEEP) {
             self.prune(&next.split, next.seq).await;
         }
         Ok(CommitOutcome::Committed { seq: next.seq })

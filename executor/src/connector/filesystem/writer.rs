@@ -324,7 +324,7 @@ impl FsSink {
                                 first_offset: row.offset,
                                 last_offset: row.offset,
                                 rows: 0,
-                                buf: Vec::with_capacity(256),
+                                buf: Vec::new(),
                                 size: 0,
                                 created: now,
                                 last_write: now,
@@ -476,7 +476,7 @@ impl FsSink {
                     .map(move |f| (f.buf.capacity() as u64, s.clone(), f.bucket.clone()))
             })
             .collect();
-        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
         let mut freed = 0u64;
         let need = self.used.saturating_sub(target);
         let mut touched = Vec::new();
@@ -528,7 +528,7 @@ impl FsSink {
             .collect();
         // Highest index first so that swap_remove does not move files still to roll.
         let mut due = due;
-        due.sort_by(|a, b| b.1.cmp(&a.1));
+        due.sort_by_key(|d| std::cmp::Reverse(d.1));
         for (s, i) in due {
             self.roll(&s, i);
         }

@@ -475,7 +475,13 @@ fn poll_loop(
                 tracing::warn!(error = %e, "kafka consume error (retrying)");
             }
             None => {
+                // Idle means: partitions assigned, and nothing new for the interval.
+                let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
+                if !assigned {
+                    last_record = Instant::now();
+                }
                 if let Some(after) = idle_after
+                    && assigned
                     && !idle_sent
                     && last_record.elapsed() >= after
                 {
@@ -490,7 +496,7 @@ fn poll_loop(
         }
     }
     // Leaving the group revokes the assignment through the rebalance callback.
-    let _ = consumer.unsubscribe();
+    consumer.unsubscribe();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline && consumer.assignment().is_ok_and(|a| a.count() > 0) {
         consumer.poll(Duration::from_millis(50));

@@ -1,0 +1,507 @@
+//! Test tools for Sluice's integration tests, fault suite and benchmarks:
+//!
+//! - `mock-kafka`: librdkafka's mock cluster in its own process (so an executor can be killed
+//!   alone), with a control socket for broker faults.
+//! - `produce`: deterministic stock ticks with unique ids.
+//! - `verify`: the oracle — reads a whole sink and compares it with what the test job should
+//!   have produced: missing, duplicated, unexpected ids, wrong partitions.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+use sluice_executor::ticks::Ticks;
+
+#[derive(Parser)]
+#[command(name = "sluice-testkit", about = "Test tools for Sluice")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a mock Kafka cluster until killed; prints its bootstrap servers.
+    MockKafka {
+        /// Topics to create, as NAME:PARTITIONS.
+        #[arg(long = "topic", required = true)]
+        topics: Vec<String>,
+        /// Brokers.
+        #[arg(long, default_value_t = 1)]
+        brokers: i32,
+        /// Write the bootstrap servers to this file once ready.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+        /// Accept fault commands on this Unix socket (one per line: `broker-down ID`,
+        /// `broker-up ID`, `rtt ID MILLIS`, `coordinator GROUP BROKER`).
+        #[arg(long)]
+        control: Option<PathBuf>,
+    },
+    /// Produces ticks with ids `start..start+count`, partition = id mod partitions.
+    Produce {
+        /// Bootstrap servers.
+        #[arg(long)]
+        bootstrap: String,
+        /// Topic.
+        #[arg(long, default_value = "stock-ticks")]
+        topic: String,
+        /// Records.
+        #[arg(long)]
+        count: u64,
+        /// First id.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Seed of the tick generator (the oracle regenerates with it).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Ticker symbols.
+        #[arg(long, default_value_t = 20)]
+        tickers: usize,
+        /// Average milliseconds of event time between ticks.
+        #[arg(long, default_value_t = 50)]
+        step_ms: i64,
+        /// Records per second (0 = as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Every Nth record is malformed JSON (0 = none).
+        #[arg(long, default_value_t = 0)]
+        poison_every: u64,
+    },
+    /// Checks a sink written by the test job (`INSERT INTO sink SELECT id, event_time, ticker,
+    /// price, DATE_FORMAT(event_time,'yyyy-MM-dd'), DATE_FORMAT(event_time,'HH') ... WHERE
+    /// price > 10`, partitioned by ticker, dt, hr) against the ticks of ids `0..count`.
+    Verify {
+        /// The sink: a directory, or s3://bucket/prefix (with --s3-endpoint).
+        #[arg(long)]
+        sink: String,
+        /// S3 endpoint.
+        #[arg(long)]
+        s3_endpoint: Option<String>,
+        /// Ids produced: `0..count`.
+        #[arg(long)]
+        count: u64,
+        /// Seed used by `produce`.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Tickers used by `produce`.
+        #[arg(long, default_value_t = 20)]
+        tickers: usize,
+        /// Step used by `produce`.
+        #[arg(long, default_value_t = 50)]
+        step_ms: i64,
+        /// Every Nth record was poison (skipped by the job).
+        #[arg(long, default_value_t = 0)]
+        poison_every: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::MockKafka {
+            topics,
+            brokers,
+            ready_file,
+            control,
+        } => mock_kafka(&topics, brokers, ready_file, control),
+        Command::Produce {
+            bootstrap,
+            topic,
+            count,
+            start,
+            seed,
+            tickers,
+            step_ms,
+            rate,
+            poison_every,
+        } => produce(
+            &bootstrap,
+            &topic,
+            count,
+            start,
+            seed,
+            tickers,
+            step_ms,
+            rate,
+            poison_every,
+        ),
+        Command::Verify {
+            sink,
+            s3_endpoint,
+            count,
+            seed,
+            tickers,
+            step_ms,
+            poison_every,
+        } => verify(
+            &sink,
+            s3_endpoint.as_deref(),
+            count,
+            seed,
+            tickers,
+            step_ms,
+            poison_every,
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sluice-testkit: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn mock_kafka(
+    topics: &[String],
+    brokers: i32,
+    ready_file: Option<PathBuf>,
+    control: Option<PathBuf>,
+) -> Result<(), String> {
+    let kafka = sluice_executor::mock_kafka::MockKafka::start(brokers)?;
+    let cluster = kafka.cluster();
+    for t in topics {
+        let (name, partitions) = t
+            .split_once(':')
+            .ok_or_else(|| format!("--topic {t}: expected NAME:PARTITIONS"))?;
+        let partitions: i32 = partitions
+            .parse()
+            .map_err(|_| format!("--topic {t}: bad partition count"))?;
+        cluster
+            .create_topic(name, partitions, 1)
+            .map_err(|e| format!("cannot create {name}: {e}"))?;
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    println!("{bootstrap}");
+    let _ = std::io::stdout().flush();
+    if let Some(f) = &ready_file {
+        let tmp = f.with_extension("tmp");
+        std::fs::write(&tmp, &bootstrap)
+            .and_then(|()| std::fs::rename(&tmp, f))
+            .map_err(|e| format!("cannot write {}: {e}", f.display()))?;
+    }
+    match control {
+        None => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+        Some(path) => {
+            let _ = std::fs::remove_file(&path);
+            let listener = std::os::unix::net::UnixListener::bind(&path)
+                .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+            for conn in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(&conn);
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let reply = match words.as_slice() {
+                    ["broker-down", id] => id
+                        .parse()
+                        .map_err(|_| "bad id".to_owned())
+                        .and_then(|id| cluster.broker_down(id).map_err(|e| e.to_string())),
+                    ["broker-up", id] => id
+                        .parse()
+                        .map_err(|_| "bad id".to_owned())
+                        .and_then(|id| cluster.broker_up(id).map_err(|e| e.to_string())),
+                    ["rtt", id, ms] => match (id.parse(), ms.parse()) {
+                        (Ok(id), Ok(ms)) => cluster
+                            .broker_round_trip_time(id, Duration::from_millis(ms))
+                            .map_err(|e| e.to_string()),
+                        _ => Err("usage: rtt ID MILLIS".to_owned()),
+                    },
+                    ["coordinator", group, broker] => match broker.parse() {
+                        Ok(b) => cluster
+                            .coordinator(
+                                rdkafka::mocking::MockCoordinator::Group((*group).to_owned()),
+                                b,
+                            )
+                            .map_err(|e| e.to_string()),
+                        Err(_) => Err("bad broker id".to_owned()),
+                    },
+                    _ => Err(format!("unknown command {line:?}")),
+                };
+                let mut w = &conn;
+                let _ = writeln!(
+                    w,
+                    "{}",
+                    match reply {
+                        Ok(()) => "ok".to_owned(),
+                        Err(e) => format!("error {e}"),
+                    }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn produce(
+    bootstrap: &str,
+    topic: &str,
+    count: u64,
+    start: u64,
+    seed: u64,
+    tickers: usize,
+    step_ms: i64,
+    rate: u64,
+    poison_every: u64,
+) -> Result<(), String> {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("enable.idempotence", "true")
+        .create()
+        .map_err(|e| e.to_string())?;
+    let partitions = {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .create()
+            .map_err(|e| e.to_string())?;
+        let md = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(|e| format!("cannot read metadata of {topic}: {e}"))?;
+        md.topics().first().map_or(0, |t| t.partitions().len()) as u64
+    };
+    if partitions == 0 {
+        return Err(format!("topic {topic} has no partitions"));
+    }
+    // Ticks for ids before `start` are generated and discarded so that ids map to the same
+    // ticks whatever the batching.
+    let mut ticks = Ticks::new(seed, tickers, step_ms);
+    let mut buf = Vec::with_capacity(128);
+    for id in 0..start {
+        buf.clear();
+        ticks.next_into(id, &mut buf);
+    }
+    let began = Instant::now();
+    for id in start..start + count {
+        buf.clear();
+        let i = ticks.next_into(id, &mut buf);
+        if poison_every > 0 && id % poison_every == poison_every - 1 {
+            buf.clear();
+            buf.extend_from_slice(
+                format!("{{\"id\":{id},\"event_time\":\"not a time\",\"ticker\":").as_bytes(),
+            );
+        }
+        let key = ticks.ticker(i).to_owned();
+        let partition = (id % partitions) as i32;
+        loop {
+            match producer.send(
+                BaseRecord::to(topic)
+                    .key(&key)
+                    .payload(&buf)
+                    .partition(partition),
+            ) {
+                Ok(()) => break,
+                Err((_, _)) => producer.poll(Duration::from_millis(5)),
+            }
+        }
+        if id % 1000 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+        if rate > 0 {
+            let due = began + Duration::from_secs_f64((id - start + 1) as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .map_err(|e| format!("flush: {e}"))?;
+    println!("{count}");
+    Ok(())
+}
+
+/// What the test job should write for one tick.
+struct Expected {
+    dir: String,
+}
+
+fn verify(
+    sink: &str,
+    s3_endpoint: Option<&str>,
+    count: u64,
+    seed: u64,
+    tickers: usize,
+    step_ms: i64,
+    poison_every: u64,
+) -> Result<(), String> {
+    // Regenerate the ticks and apply the statement by hand.
+    let mut ticks = Ticks::new(seed, tickers, step_ms);
+    let mut expected: HashMap<u64, Expected> = HashMap::new();
+    let mut buf = Vec::new();
+    for id in 0..count {
+        buf.clear();
+        ticks.next_into(id, &mut buf);
+        if poison_every > 0 && id % poison_every == poison_every - 1 {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
+        let price = v["price"].as_f64().unwrap_or(0.0);
+        if price > 10.0 {
+            let t = v["event_time"].as_str().unwrap_or("");
+            let dir = format!(
+                "ticker={}/dt={}/hr={}",
+                v["ticker"].as_str().unwrap_or(""),
+                &t[..10],
+                &t[11..13]
+            );
+            expected.insert(id, Expected { dir });
+        }
+    }
+    let files = read_sink(sink, s3_endpoint)?;
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let (mut unexpected, mut misplaced, mut rows) = (0u64, 0u64, 0u64);
+    for (path, text) in &files {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        for line in text.lines() {
+            rows += 1;
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{path}: bad line {line:?}: {e}"))?;
+            let Some(id) = v["id"].as_u64() else {
+                return Err(format!("{path}: a row without id: {line}"));
+            };
+            *seen.entry(id).or_default() += 1;
+            match expected.get(&id) {
+                None => unexpected += 1,
+                Some(e) if e.dir != dir => misplaced += 1,
+                Some(_) => {}
+            }
+        }
+    }
+    let missing = expected.keys().filter(|id| !seen.contains_key(id)).count();
+    let duplicated: u64 = seen
+        .values()
+        .filter(|&&n| n > 1)
+        .map(|&n| u64::from(n - 1))
+        .sum();
+    let report = serde_json::json!({
+        "produced": count,
+        "expected": expected.len(),
+        "found": seen.len(),
+        "rows": rows,
+        "files": files.len(),
+        "missing": missing,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "misplaced": misplaced,
+    });
+    println!("{report}");
+    if missing == 0 && duplicated == 0 && unexpected == 0 && misplaced == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sink does not hold each expected record exactly once: {report}"
+        ))
+    }
+}
+
+/// Every data file of a sink (names starting with `.` or `_` are not data), with its text.
+fn read_sink(sink: &str, s3_endpoint: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    if let Some(rest) = sink.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        return runtime.block_on(async {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Some(e) = s3_endpoint {
+                loader = loader.endpoint_url(e);
+            }
+            let shared = loader
+                .region(aws_config::Region::new("us-east-1"))
+                .load()
+                .await;
+            let client = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&shared)
+                    .force_path_style(true)
+                    .build(),
+            );
+            let mut out = Vec::new();
+            let mut token = None;
+            loop {
+                let mut req = client.list_objects_v2().bucket(bucket).prefix(prefix);
+                if let Some(t) = &token {
+                    req = req.continuation_token(t);
+                }
+                let page = req.send().await.map_err(|e| {
+                    format!(
+                        "LIST s3://{bucket}/{prefix}: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(e)
+                    )
+                })?;
+                for o in page.contents() {
+                    let Some(key) = o.key() else { continue };
+                    let rel = key
+                        .strip_prefix(prefix)
+                        .unwrap_or(key)
+                        .trim_start_matches('/');
+                    if rel
+                        .split('/')
+                        .any(|p| p.starts_with('_') || p.starts_with('.'))
+                    {
+                        continue;
+                    }
+                    let obj = client
+                        .get_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .send()
+                        .await
+                        .map_err(|e| format!("GET {key}: {e}"))?;
+                    let bytes = obj
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_bytes();
+                    out.push((rel.to_owned(), String::from_utf8_lossy(&bytes).into_owned()));
+                }
+                token = page.next_continuation_token().map(str::to_owned);
+                if token.is_none() {
+                    return Ok(out);
+                }
+            }
+        });
+    }
+    let root = PathBuf::from(sink.strip_prefix("file://").unwrap_or(sink));
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(&root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((
+                    rel,
+                    std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}

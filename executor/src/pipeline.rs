@@ -1,0 +1,312 @@
+//! The job's main loop: source events → transform → sink, periodic rolls and commits, the
+//! sink's commits acknowledged upstream, partitions handed over cleanly on rebalance, a
+//! graceful stop, and what to do with records that cannot be processed.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::connector::source::RawBatch;
+use crate::connector::{BatchCounts, SinkEvent, SinkRuntime, SourceEvent, SourceRuntime, SplitId};
+use crate::progress::Progress;
+use crate::transform::{FailedRecord, Transform};
+
+/// Why the job stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A record could not be decoded or evaluated and no dead-letter path is set.
+    #[error(
+        "record at topic {topic} partition {partition} offset {offset} could not be processed: {reason}. Nothing after it was committed. Fix the record or the statement, set json.ignore-parse-errors=true on the source table to skip malformed records, or set a dead-letter path"
+    )]
+    PoisonRecord {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
+        /// Why.
+        reason: String,
+    },
+    /// The source failed.
+    #[error("source failed: {0}")]
+    Source(String),
+    /// The sink failed.
+    #[error("sink failed: {0}")]
+    Sink(String),
+}
+
+/// How long a stop may take to commit what is buffered.
+const STOP_DEADLINE: Duration = Duration::from_secs(50);
+
+/// The running job.
+pub struct Pipeline {
+    transform: Transform,
+    sink: Box<dyn SinkRuntime>,
+    source: Box<dyn SourceRuntime>,
+    events: mpsc::Receiver<SourceEvent>,
+    progress: Arc<Progress>,
+    commit_interval: Duration,
+    roll_check: Duration,
+    stop_when_idle: bool,
+}
+
+impl Pipeline {
+    /// Wires a pipeline; the source sends its events to `events`.
+    pub fn new(
+        transform: Transform,
+        sink: Box<dyn SinkRuntime>,
+        source: Box<dyn SourceRuntime>,
+        events: mpsc::Receiver<SourceEvent>,
+        progress: Arc<Progress>,
+        commit_interval: Duration,
+        stop_when_idle: bool,
+    ) -> Pipeline {
+        Pipeline {
+            transform,
+            sink,
+            source,
+            events,
+            progress,
+            commit_interval,
+            roll_check: Duration::from_millis(500),
+            stop_when_idle,
+        }
+    }
+
+    /// Runs until the source stops (after `shutdown` resolves, or when idle with
+    /// `stop_when_idle`), committing everything on the way out; or until a failure.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), PipelineError> {
+        let mut commits = tokio::time::interval(self.commit_interval);
+        commits.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rolls = tokio::time::interval(self.roll_check);
+        rolls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        let mut stopping = false;
+        let result = loop {
+            let (used, budget, _) = self.sink.memory();
+            let overloaded = used > budget;
+            self.progress.with(|s| {
+                s.heartbeat = Instant::now();
+                s.memory = self.sink.memory();
+            });
+            tokio::select! {
+                event = self.events.recv(), if !overloaded => match event {
+                    Some(SourceEvent::Batch { split, batch, high_watermark }) => {
+                        if let Err(e) = self.on_batch(&split, batch, high_watermark).await {
+                            break Err(e);
+                        }
+                    }
+                    Some(SourceEvent::Assigned { split, position }) => {
+                        self.sink.assign(&split, position);
+                        self.progress.with(|s| {
+                            s.ready = true;
+                            let p = s.splits.entry(split).or_default();
+                            p.position = position;
+                            p.owned = true;
+                        });
+                    }
+                    Some(SourceEvent::Revoked { splits, done }) => {
+                        self.hand_over(&splits).await;
+                        let _ = done.send(());
+                    }
+                    Some(SourceEvent::Idle) => {
+                        if self.stop_when_idle && !stopping {
+                            tracing::info!("no records for the idle interval: stopping");
+                            stopping = true;
+                            self.source.stop();
+                        }
+                    }
+                    Some(SourceEvent::Fatal(e)) => break Err(PipelineError::Source(e)),
+                    Some(SourceEvent::Stopped) | None => break Ok(()),
+                },
+                event = self.sink.next_event() => {
+                    if let Err(e) = self.on_sink_event(event) {
+                        break Err(e);
+                    }
+                }
+                _ = commits.tick() => self.sink.commit_all(),
+                _ = rolls.tick() => self.sink.roll_due(Instant::now()),
+                () = &mut shutdown, if !stopping => {
+                    tracing::info!("stopping: committing what is buffered");
+                    stopping = true;
+                    self.source.stop();
+                }
+            }
+        };
+        // Commit everything processed so far (also after a failure: nothing past it was written).
+        let settled = self.sink.settle(STOP_DEADLINE).await;
+        while let Ok(Some(event)) = tokio::time::timeout(Duration::ZERO, self.sink.next_event())
+            .await
+            .map(Some)
+        {
+            let _ = self.on_sink_event(event);
+        }
+        if let Err(e) = &settled {
+            tracing::error!(error = %e, "could not commit everything before stopping; uncommitted records will be read again");
+        }
+        self.progress.with(|s| {
+            s.ready = false;
+            if let Err(e) = &result {
+                s.failure = Some(e.to_string());
+            }
+        });
+        if result.is_err() {
+            // Leave the group promptly: answer the revocation (everything is settled) and
+            // wait for the source to end.
+            self.source.stop();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while let Ok(Some(event)) = tokio::time::timeout(
+                deadline.saturating_duration_since(Instant::now()),
+                self.events.recv(),
+            )
+            .await
+            {
+                match event {
+                    SourceEvent::Revoked { done, .. } => {
+                        let _ = done.send(());
+                    }
+                    SourceEvent::Stopped => break,
+                    _ => {}
+                }
+            }
+        }
+        result
+    }
+
+    async fn on_batch(
+        &mut self,
+        split: &SplitId,
+        batch: RawBatch,
+        high_watermark: Option<i64>,
+    ) -> Result<(), PipelineError> {
+        if !self.sink.owns(split) || batch.is_empty() {
+            return Ok(());
+        }
+        let first = batch.records[0].offset;
+        let next = batch.next_offset().unwrap_or(first);
+        let out = self.transform.process(split, &batch);
+        if let Some(f) = out.failed.first().cloned() {
+            return self.stop_at(split, &batch, f).await;
+        }
+        let counts = BatchCounts {
+            records_in: batch.len() as u64,
+            records_out: out.rows.len() as u64,
+            records_filtered: out.filtered,
+            records_failed: out.dropped,
+        };
+        self.sink.write(split, &out, first, next, counts);
+        let bytes: u64 = batch
+            .records
+            .iter()
+            .filter_map(|r| r.value.map(|(s, e)| u64::from(e - s)))
+            .sum();
+        self.progress.with(|s| {
+            s.first_record.get_or_insert_with(Instant::now);
+            s.live.records_in += counts.records_in;
+            s.live.records_out += counts.records_out;
+            s.live.records_filtered += counts.records_filtered;
+            s.live.records_failed += counts.records_failed;
+            s.live.bytes_in += bytes;
+            let p = s.splits.entry(split.clone()).or_default();
+            p.position = Some(next);
+            if high_watermark.is_some() {
+                p.high_watermark = high_watermark;
+            }
+        });
+        Ok(())
+    }
+
+    /// A record failed: write what came before it, commit, and stop with an error naming it.
+    async fn stop_at(
+        &mut self,
+        split: &SplitId,
+        batch: &RawBatch,
+        f: FailedRecord,
+    ) -> Result<(), PipelineError> {
+        if f.index > 0 {
+            let prefix = RawBatch {
+                data: batch.data.clone(),
+                records: batch.records[..f.index].to_vec(),
+            };
+            let out = self.transform.process(split, &prefix);
+            let counts = BatchCounts {
+                records_in: prefix.len() as u64,
+                records_out: out.rows.len() as u64,
+                records_filtered: out.filtered,
+                records_failed: out.dropped,
+            };
+            self.sink
+                .write(split, &out, prefix.records[0].offset, f.offset, counts);
+        }
+        Err(PipelineError::PoisonRecord {
+            topic: split.topic.clone(),
+            partition: split.partition,
+            offset: f.offset,
+            reason: f.reason,
+        })
+    }
+
+    fn on_sink_event(&mut self, event: SinkEvent) -> Result<(), PipelineError> {
+        match event {
+            SinkEvent::Committed {
+                split,
+                offset,
+                counters,
+            } => {
+                self.source.commit(&[(split.clone(), offset)]);
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                self.progress.with(|s| {
+                    s.live.commits += 1;
+                    let p = s.splits.entry(split).or_default();
+                    p.committed_offset = Some(offset);
+                    p.counters = counters;
+                    p.last_commit = Some(now);
+                });
+                Ok(())
+            }
+            SinkEvent::Fenced { split } => {
+                tracing::warn!(split = %split, "another executor owns this partition now; dropping it");
+                self.progress.with(|s| {
+                    if let Some(p) = s.splits.get_mut(&split) {
+                        p.owned = false;
+                    }
+                });
+                Ok(())
+            }
+            SinkEvent::Fatal(e) => Err(PipelineError::Sink(e)),
+        }
+    }
+
+    /// Commits everything of revoked splits (bounded), then stops writing them.
+    async fn hand_over(&mut self, splits: &[SplitId]) {
+        for s in splits {
+            self.sink.roll_split(s);
+        }
+        let deadline = Instant::now() + Duration::from_secs(25);
+        while !splits.iter().all(|s| self.sink.split_settled(s)) && Instant::now() < deadline {
+            self.sink.commit_all();
+            if let Ok(event) =
+                tokio::time::timeout(Duration::from_millis(200), self.sink.next_event()).await
+                && let Err(e) = self.on_sink_event(event)
+            {
+                tracing::warn!(error = %e, "while handing partitions over");
+            }
+        }
+        for s in splits {
+            if !self.sink.split_settled(s) {
+                tracing::warn!(split = %s, "handing over with uncommitted records; the next owner reads them again");
+            }
+            self.sink.revoke(s);
+        }
+        self.progress.with(|st| {
+            for s in splits {
+                if let Some(p) = st.splits.get_mut(s) {
+                    p.owned = false;
+                }
+            }
+        });
+    }
+}

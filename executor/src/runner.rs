@@ -1,0 +1,143 @@
+//! Running a validated job: open the sink, the source and the pipeline, serve metrics, stop
+//! gracefully.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::connector::RunContext;
+use crate::job::ValidatedJob;
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::progress::Progress;
+use crate::transform::Transform;
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Stop (after committing) when no record arrived for this long.
+    pub until_idle: Option<Duration>,
+    /// Serve `/metrics`, `/healthz`, `/readyz` on this port (0 = none).
+    pub metrics_port: Option<u16>,
+    /// Memory budget override.
+    pub memory_budget: Option<u64>,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The sink could not be opened.
+    #[error("failed to open the sink: {0}")]
+    Sink(String),
+    /// The source could not be opened.
+    #[error("failed to open the source: {0}")]
+    Source(String),
+    /// The job could not be prepared.
+    #[error("{0}")]
+    Prepare(String),
+    /// The pipeline failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+/// The sink's memory budget: the job's setting, else 40% of the container's memory limit
+/// (`SLUICE_MEMORY_LIMIT`, set by the operator from the pod's limit), else 128 MiB.
+pub fn memory_budget(job: &ValidatedJob, options: &RunOptions) -> u64 {
+    options
+        .memory_budget
+        .or(job.settings.memory_budget)
+        .unwrap_or_else(|| {
+            match std::env::var("SLUICE_MEMORY_LIMIT")
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                Some(limit) if limit > 0 => (limit * 2 / 5).max(16 << 20),
+                _ => 128 << 20,
+            }
+        })
+}
+
+/// Runs the job until `shutdown` resolves (or it is idle, or fails), then commits and returns.
+pub async fn run(
+    job: ValidatedJob,
+    options: RunOptions,
+    progress: Arc<Progress>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let budget = memory_budget(&job, &options);
+    let run = RunContext {
+        job: job.id.clone(),
+        executor: crate::identity::executor_name(),
+        memory_budget: budget,
+        rolling: job.settings.rolling.clone(),
+        idle_after: options.until_idle,
+        prefetch_kbytes: (budget / 4 / 1024).clamp(4 * 1024, 32 * 1024),
+    };
+    tracing::info!(job = %job.id, source = %job.source.describe(), sink = %job.sink.describe(), budget_mib = budget >> 20, "starting");
+    if let Some(port) = options.metrics_port.filter(|p| *p > 0) {
+        match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+            Ok(listener) => {
+                tokio::spawn(crate::metrics::serve(
+                    listener,
+                    Arc::clone(&progress),
+                    job.id.clone(),
+                ));
+            }
+            Err(e) => tracing::warn!(port, error = %e, "cannot serve metrics"),
+        }
+    }
+    let namespace = job.source.position_namespace();
+    let mut sink = job
+        .sink
+        .open(&run, &namespace)
+        .await
+        .map_err(RunError::Sink)?;
+    let transform = Transform::new(
+        job.plan,
+        job.source.json().clone(),
+        job.sink.json().clone(),
+        job.sink.default_partition_name(),
+    )
+    .map_err(|e| RunError::Prepare(e.0))?;
+    let (tx, rx) = mpsc::channel(16);
+    let source = job
+        .source
+        .open(&run, sink.oracle(), tx)
+        .map_err(RunError::Source)?;
+    let _ = &mut sink;
+    let started = Instant::now();
+    let result = Pipeline::new(
+        transform,
+        sink,
+        source,
+        rx,
+        Arc::clone(&progress),
+        job.settings.commit_interval,
+        options.until_idle.is_some(),
+    )
+    .run(shutdown)
+    .await;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        ok = result.is_ok(),
+        "stopped"
+    );
+    result.map_err(RunError::from)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
