@@ -64,6 +64,9 @@ enum Command {
         /// Port of /metrics, /healthz, /readyz (default: the job's executor.metricsPort; 0 = off).
         #[arg(long)]
         metrics_port: Option<u16>,
+        /// Write a JSON report (records, bytes, timings) here when the job stops.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Check manifests and SQL offline; exit 1 listing every problem.
     Validate {
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
             job,
             until_idle,
             metrics_port,
+            report: report_file,
         } => {
             let (manifests, problems) = load(&files);
             let Some(manifests) = manifests else {
@@ -152,7 +156,18 @@ fn main() -> ExitCode {
                 metrics_port: Some(metrics_port.unwrap_or(validated.settings.metrics_port)),
                 memory_budget: None,
             };
-            match runtime.block_on(run(validated, options, progress, shutdown_signal())) {
+            let result = runtime.block_on(run(
+                validated,
+                options,
+                Arc::clone(&progress),
+                shutdown_signal(),
+            ));
+            if let Some(path) = report_file
+                && let Err(e) = std::fs::write(&path, run_report(&progress, started).to_string())
+            {
+                eprintln!("sluice: cannot write {}: {e}", path.display());
+            }
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "job failed");
@@ -184,6 +199,26 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// What `--report` writes.
+fn run_report(progress: &Progress, started: Instant) -> serde_json::Value {
+    let c = progress.committed_totals();
+    progress.with(|s| {
+        serde_json::json!({
+            "records_in": s.live.records_in,
+            "records_out": s.live.records_out,
+            "records_filtered": s.live.records_filtered,
+            "bytes_in": s.live.bytes_in,
+            "committed_records_in": c.records_in,
+            "files_written": c.files_written,
+            "bytes_written": c.bytes_written,
+            "commits": s.live.commits,
+            "seconds_to_first_record": s.first_record.map(|t| t.duration_since(started).as_secs_f64()),
+            "seconds_to_last_record": s.last_record.map(|t| t.duration_since(started).as_secs_f64()),
+            "seconds_total": started.elapsed().as_secs_f64(),
+        })
+    })
 }
 
 fn load(files: &[PathBuf]) -> (Option<Manifests>, ExitCode) {

@@ -204,7 +204,9 @@ impl Pipeline {
             .filter_map(|r| r.value.map(|(s, e)| u64::from(e - s)))
             .sum();
         self.progress.with(|s| {
-            s.first_record.get_or_insert_with(Instant::now);
+            let now = Instant::now();
+            s.first_record.get_or_insert(now);
+            s.last_record = Some(now);
             s.live.records_in += counts.records_in;
             s.live.records_out += counts.records_out;
             s.live.records_filtered += counts.records_filtered;

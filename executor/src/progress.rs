@@ -54,6 +54,8 @@ pub struct State {
     pub started: Instant,
     /// When the first record was processed.
     pub first_record: Option<Instant>,
+    /// When the latest record was processed.
+    pub last_record: Option<Instant>,
     /// Sink memory held, budget, open files.
     pub memory: (u64, u64, usize),
     /// Whether the job runs (sources assigned, no failure).
@@ -76,6 +78,7 @@ impl Progress {
             live: Live::default(),
             started,
             first_record: None,
+            last_record: None,
             memory: (0, 0, 0),
             ready: false,
             heartbeat: Instant::now(),

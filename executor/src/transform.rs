@@ -213,8 +213,9 @@ impl Transform {
         let mut kept: Vec<usize> = Vec::with_capacity(raw.len());
         for (i, r) in raw.records.iter().enumerate() {
             match self.decoder.decode(raw.bytes(r.value)) {
-                Ok(Decoded::Row) => kept.push(i),
-                Ok(Decoded::Empty) => out.filtered += 1,
+                Ok(Decoded::Rows(0)) | Ok(Decoded::Empty) => out.filtered += 1,
+                // An array of objects is several rows of one record.
+                Ok(Decoded::Rows(n)) => kept.extend(std::iter::repeat_n(i, n)),
                 Ok(Decoded::Dropped) => out.dropped += 1,
                 Err(e) => out.failed.push(FailedRecord {
                     offset: r.offset,
@@ -337,7 +338,15 @@ impl Transform {
                 0
             };
             let start = out.data.len() as u32;
-            encoder.write_row(row, &mut out.data);
+            if let Err(reason) = encoder.write_row(row, &mut out.data) {
+                out.data.truncate(start as usize);
+                out.failed.push(FailedRecord {
+                    offset,
+                    index: i,
+                    reason,
+                });
+                continue;
+            }
             out.rows.push(OutRow {
                 bucket,
                 start,

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod dialect;
 pub mod error;
 pub mod functions;
+pub mod java_sdf;
 pub mod java_text;
 pub mod java_time;
 pub mod planner;

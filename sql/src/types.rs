@@ -61,6 +61,9 @@ pub struct SqlType {
 /// `STRING`/`BYTES` length.
 pub const MAX_LENGTH: u32 = i32::MAX as u32;
 
+/// The name of the Arrow list field that holds a MAP's entries.
+pub const MAP_ENTRIES: &str = "entries";
+
 /// Why a type's text could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid type {text:?} at character {position}: {message}")]
@@ -113,37 +116,35 @@ impl SqlType {
             SqlTypeKind::Float => DataType::Float32,
             SqlTypeKind::Double => DataType::Float64,
             SqlTypeKind::Date => DataType::Date32,
-            SqlTypeKind::Time(p) => match p {
-                0..=3 => DataType::Time32(TimeUnit::Millisecond),
-                4..=6 => DataType::Time64(TimeUnit::Microsecond),
-                _ => DataType::Time64(TimeUnit::Nanosecond),
-            },
+            // Milliseconds of the day whatever the precision, as Flink's internal `int`.
+            SqlTypeKind::Time(_) => DataType::Time32(TimeUnit::Millisecond),
             // Nanoseconds whatever the precision: Flink keeps every fraction digit it decodes,
             // and writes them back (a TIMESTAMP(3) column fed `.123456` prints `.123456`).
             SqlTypeKind::Timestamp(_) => DataType::Timestamp(TimeUnit::Nanosecond, None),
             SqlTypeKind::TimestampLtz(_) => {
                 DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
             }
-            SqlTypeKind::Array(item) => DataType::List(Arc::new(Field::new(
-                "element",
-                item.to_arrow(),
-                item.nullable,
-            ))),
-            SqlTypeKind::Map(k, v) => DataType::Map(
-                Arc::new(Field::new(
-                    "entries",
-                    DataType::Struct(Fields::from(vec![
-                        Field::new("key", k.to_arrow(), false),
-                        Field::new("value", v.to_arrow(), v.nullable),
-                    ])),
-                    false,
-                )),
+            // Nested fields are nullable whatever the declaration: Flink writes NULL into them
+            // when a nested value fails to decode with `ignore-parse-errors`.
+            SqlTypeKind::Array(item) => {
+                DataType::List(Arc::new(Field::new("element", item.to_arrow(), true)))
+            }
+            // A list of (key, value) entries rather than Arrow's Map: Flink maps may have a NULL
+            // key (`MAP[CAST(NULL AS STRING), 1]`), Arrow maps may not. The entries field is
+            // named `entries` (arrays' is `element`), which is how [`SqlType::from_arrow`]
+            // tells them apart.
+            SqlTypeKind::Map(k, v) => DataType::List(Arc::new(Field::new(
+                MAP_ENTRIES,
+                DataType::Struct(Fields::from(vec![
+                    Field::new("key", k.to_arrow(), true),
+                    Field::new("value", v.to_arrow(), true),
+                ])),
                 false,
-            ),
+            ))),
             SqlTypeKind::Row(fields) => DataType::Struct(
                 fields
                     .iter()
-                    .map(|(n, t)| Field::new(n, t.to_arrow(), t.nullable))
+                    .map(|(n, t)| Field::new(n, t.to_arrow(), true))
                     .collect::<Vec<_>>()
                     .into(),
             ),
@@ -172,6 +173,13 @@ impl SqlType {
             DataType::Time32(u) | DataType::Time64(u) => SqlTypeKind::Time(precision(u)),
             DataType::Timestamp(u, None) => SqlTypeKind::Timestamp(precision(u)),
             DataType::Timestamp(u, Some(_)) => SqlTypeKind::TimestampLtz(precision(u)),
+            DataType::List(f) if f.name() == MAP_ENTRIES => match f.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => SqlTypeKind::Map(
+                    Box::new(SqlType::from_arrow(kv[0].data_type())?),
+                    Box::new(SqlType::from_arrow(kv[1].data_type())?),
+                ),
+                _ => return None,
+            },
             DataType::List(f) | DataType::LargeList(f) => {
                 SqlTypeKind::Array(Box::new(SqlType::from_arrow(f.data_type())?))
             }
@@ -220,16 +228,6 @@ impl SqlType {
         }
     }
 
-    /// The Arrow type of a `CAST(x AS <this type>)`: like [`SqlType::to_arrow`], but timestamps
-    /// take the unit of their precision, so that the cast truncates the fraction as Flink does.
-    pub fn to_arrow_cast_target(&self) -> DataType {
-        match &self.kind {
-            SqlTypeKind::Timestamp(p) => DataType::Timestamp(time_unit(*p), None),
-            SqlTypeKind::TimestampLtz(p) => DataType::Timestamp(time_unit(*p), Some("UTC".into())),
-            _ => self.to_arrow(),
-        }
-    }
-
     /// The precision of a `TIMESTAMP`/`TIMESTAMP_LTZ`/`TIME`, if it is one.
     pub fn time_precision(&self) -> Option<u8> {
         match self.kind {
@@ -238,14 +236,6 @@ impl SqlType {
             }
             _ => None,
         }
-    }
-}
-
-fn time_unit(precision: u8) -> TimeUnit {
-    match precision {
-        0..=3 => TimeUnit::Millisecond,
-        4..=6 => TimeUnit::Microsecond,
-        _ => TimeUnit::Nanosecond,
     }
 }
 
@@ -584,10 +574,6 @@ mod tests {
         assert_eq!(
             ts3.to_arrow(),
             DataType::Timestamp(TimeUnit::Nanosecond, None)
-        );
-        assert_eq!(
-            ts3.to_arrow_cast_target(),
-            DataType::Timestamp(TimeUnit::Millisecond, None)
         );
         assert_eq!(SqlType::parse("STRING").unwrap().to_arrow(), DataType::Utf8);
         assert_eq!(

@@ -73,6 +73,49 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         poison_every: u64,
     },
+    /// Consumes a topic with a bare librdkafka consumer until `count` records: the baseline
+    /// the benchmark compares the executor with. Prints JSON timings.
+    Consume {
+        /// Bootstrap servers.
+        #[arg(long)]
+        bootstrap: String,
+        /// Topic.
+        #[arg(long, default_value = "stock-ticks")]
+        topic: String,
+        /// Records to consume.
+        #[arg(long)]
+        count: u64,
+        /// Consumer group.
+        #[arg(long, default_value = "bare-consumer")]
+        group: String,
+    },
+    /// The benchmark: produces `records` ticks to a mock Kafka broker (own process), then
+    /// consumes them with a bare librdkafka consumer and with `sluice run` (the seed job into
+    /// S3 on moto, or a directory), each in its own process, and prints rates, CPU per record,
+    /// peak RSS and the ratio.
+    Bench {
+        /// Records.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Topic partitions (the mock broker keeps at most 100,000 records / 5 MiB each).
+        #[arg(long, default_value_t = 16)]
+        partitions: i32,
+        /// Ticker symbols (output partitions ≈ tickers × hours).
+        #[arg(long, default_value_t = 20)]
+        tickers: usize,
+        /// Average ms of event time between ticks.
+        #[arg(long, default_value_t = 50)]
+        step_ms: i64,
+        /// `s3` (moto, started with the rig script) or `file`.
+        #[arg(long, default_value = "s3")]
+        sink: String,
+        /// The executor's memory budget (`--memory-budget` of the job), e.g. 96Mi.
+        #[arg(long)]
+        memory_budget: Option<String>,
+        /// Check the sink with the oracle afterwards.
+        #[arg(long)]
+        verify: bool,
+    },
     /// Checks a sink written by the test job (`INSERT INTO sink SELECT id, event_time, ticker,
     /// price, DATE_FORMAT(event_time,'yyyy-MM-dd'), DATE_FORMAT(event_time,'HH') ... WHERE
     /// price > 10`, partitioned by ticker, dt, hr) against the ticks of ids `0..count`.
@@ -130,6 +173,29 @@ fn main() -> ExitCode {
             step_ms,
             rate,
             poison_every,
+        ),
+        Command::Consume {
+            bootstrap,
+            topic,
+            count,
+            group,
+        } => consume(&bootstrap, &topic, count, &group),
+        Command::Bench {
+            records,
+            partitions,
+            tickers,
+            step_ms,
+            sink,
+            memory_budget,
+            verify,
+        } => bench(
+            records,
+            partitions,
+            tickers,
+            step_ms,
+            &sink,
+            memory_budget.as_deref(),
+            verify,
         ),
         Command::Verify {
             sink,
@@ -320,6 +386,270 @@ fn produce(
         .map_err(|e| format!("flush: {e}"))?;
     println!("{count}");
     Ok(())
+}
+
+fn consume(bootstrap: &str, topic: &str, count: u64, group: &str) -> Result<(), String> {
+    use rdkafka::Message as _;
+    let started = Instant::now();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(|e| e.to_string())?;
+    consumer.subscribe(&[topic]).map_err(|e| e.to_string())?;
+    let (mut n, mut bytes) = (0u64, 0u64);
+    let mut first = None;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while n < count && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            first.get_or_insert_with(Instant::now);
+            n += 1;
+            bytes += m.payload().map_or(0, |p| p.len() as u64);
+        }
+    }
+    let first = first.unwrap_or(started);
+    let seconds = first.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"records": n, "bytes": bytes, "seconds_first_to_last": seconds, "seconds_total": started.elapsed().as_secs_f64(), "seconds_to_first_record": first.duration_since(started).as_secs_f64()})
+    );
+    if n < count {
+        Err(format!("consumed {n} of {count} records"))
+    } else {
+        Ok(())
+    }
+}
+
+/// CPU seconds (user + system) and peak RSS (KiB) of waited-for children so far.
+fn children_usage() -> (f64, i64) {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss)
+}
+
+/// Runs a child to completion; returns its stdout, CPU seconds and peak RSS (KiB).
+fn measured(cmd: &mut std::process::Command) -> Result<(String, f64, i64), String> {
+    let (cpu0, _) = children_usage();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let (cpu1, rss) = children_usage();
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        cpu1 - cpu0,
+        rss,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bench(
+    records: u64,
+    partitions: i32,
+    tickers: usize,
+    step_ms: i64,
+    sink: &str,
+    memory_budget: Option<&str>,
+    verify_sink: bool,
+) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let sluice = me.with_file_name("sluice");
+    let repo = std::env::var("SLUICE_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("."));
+    // The broker, in its own process.
+    let ready = dir.path().join("bootstrap");
+    let mut broker = std::process::Command::new(&me)
+        .args([
+            "mock-kafka",
+            "--topic",
+            &format!("stock-ticks:{partitions}"),
+            "--ready-file",
+        ])
+        .arg(&ready)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bootstrap =
+        std::fs::read_to_string(&ready).map_err(|_| "the mock broker did not start".to_owned())?;
+    let result = (|| {
+        eprintln!("bench: producing {records} ticks to {partitions} partitions ...");
+        let t = Instant::now();
+        produce(
+            &bootstrap,
+            "stock-ticks",
+            records,
+            0,
+            42,
+            tickers,
+            step_ms,
+            0,
+            0,
+        )?;
+        eprintln!("bench: produced in {:.1} s", t.elapsed().as_secs_f64());
+        // The baseline.
+        let (out, bare_cpu, bare_rss) = measured(std::process::Command::new(&me).args([
+            "consume",
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            "stock-ticks",
+            "--count",
+            &records.to_string(),
+        ]))?;
+        let bare: serde_json::Value =
+            serde_json::from_str(out.trim()).map_err(|e| e.to_string())?;
+        // The executor.
+        let (path, s3_options, endpoint) = if sink == "s3" {
+            let out = std::process::Command::new(repo.join("e2e/rig/moto.sh"))
+                .arg("start")
+                .arg(dir.path().join("moto"))
+                .output()
+                .map_err(|e| {
+                    format!("moto.sh: {e} (run from the repository root or set SLUICE_REPO)")
+                })?;
+            if !out.status.success() {
+                return Err(format!(
+                    "moto.sh start failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let endpoint = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            create_bucket(&endpoint, "bench")?;
+            (
+                "s3://bench/stock-ticks".to_owned(),
+                format!("    s3.endpoint: \"{endpoint}\"\n    s3.path.style.access: \"true\"\n"),
+                Some(endpoint),
+            )
+        } else {
+            (
+                format!("file://{}/lake", dir.path().display()),
+                String::new(),
+                None,
+            )
+        };
+        let budget = memory_budget
+            .map(|b| format!("  executor: {{memoryBudget: {b}}}\n"))
+            .unwrap_or_default();
+        let job = format!(
+            "apiVersion: sluice.dev/v1alpha1\nkind: StreamingTable\nmetadata: {{name: stock-ticks}}\nspec:\n  connector: kafka\n  format: json\n  columns:\n    - {{name: id, type: BIGINT}}\n    - {{name: event_time, type: TIMESTAMP(3)}}\n    - {{name: ticker, type: STRING}}\n    - {{name: price, type: DOUBLE}}\n  options:\n    topic: stock-ticks\n    properties.bootstrap.servers: \"{bootstrap}\"\n    properties.group.id: bench\n    scan.startup.mode: earliest-offset\n---\napiVersion: sluice.dev/v1alpha1\nkind: StreamingTable\nmetadata: {{name: sink-table}}\nspec:\n  connector: filesystem\n  format: json\n  columns:\n    - {{name: id, type: BIGINT}}\n    - {{name: event_time, type: TIMESTAMP(3)}}\n    - {{name: ticker, type: STRING}}\n    - {{name: price, type: DOUBLE}}\n    - {{name: dt, type: STRING}}\n    - {{name: hr, type: STRING}}\n  partitionedBy: [ticker, dt, hr]\n  options:\n    path: {path}\n    sink.rolling-policy.file-size: 128MB\n    sink.rolling-policy.rollover-interval: 15min\n    sink.rolling-policy.inactivity-interval: 1min\n{s3_options}---\napiVersion: sluice.dev/v1alpha1\nkind: StreamingJob\nmetadata: {{name: bench}}\nspec:\n{budget}  sql: |\n    INSERT INTO sink_table\n    SELECT id, event_time, ticker, price, DATE_FORMAT(event_time, 'yyyy-MM-dd'), DATE_FORMAT(event_time, 'HH')\n    FROM stock_ticks\n    WHERE price > 10\n"
+        );
+        let job_file = dir.path().join("bench.yaml");
+        std::fs::write(&job_file, job).map_err(|e| e.to_string())?;
+        let report_file = dir.path().join("report.json");
+        let (_, cpu, rss) = measured(
+            std::process::Command::new(&sluice)
+                .args(["run", "-f"])
+                .arg(&job_file)
+                .args(["--until-idle", "2s", "--metrics-port", "0", "--report"])
+                .arg(&report_file)
+                .env("AWS_ACCESS_KEY_ID", "bench")
+                .env("AWS_SECRET_ACCESS_KEY", "bench")
+                .env("AWS_REGION", "us-east-1")
+                .env("SLUICE_LOG", "warn"),
+        )?;
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&report_file).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+        let bare_secs = f(&bare, "seconds_first_to_last");
+        let bare_rate = records as f64 / bare_secs;
+        let mb = f(&bare, "bytes") / 1e6;
+        let sluice_secs =
+            f(&report, "seconds_to_last_record") - f(&report, "seconds_to_first_record");
+        let sluice_rate = f(&report, "records_in") / sluice_secs;
+        let summary = serde_json::json!({
+            "records": records,
+            "partitions": partitions,
+            "tickers": tickers,
+            "sink": sink,
+            "bare_records_per_s": bare_rate.round(),
+            "bare_mb_per_s": (mb / bare_secs * 10.0).round() / 10.0,
+            "bare_cpu_us_per_record": (bare_cpu / records as f64 * 1e6 * 100.0).round() / 100.0,
+            "bare_peak_rss_mib": bare_rss / 1024,
+            "sluice_records_per_s": sluice_rate.round(),
+            "sluice_mb_per_s": (mb / sluice_secs * 10.0).round() / 10.0,
+            "sluice_cpu_us_per_record": (cpu / records as f64 * 1e6 * 100.0).round() / 100.0,
+            "sluice_peak_rss_mib": rss / 1024,
+            "ratio_to_bare": (sluice_rate / bare_rate * 1000.0).round() / 1000.0,
+            "sluice_seconds_to_first_record": f(&report, "seconds_to_first_record"),
+            "sluice_seconds_end_to_end": f(&report, "seconds_total"),
+            "files_written": report["files_written"],
+            "bytes_written": report["bytes_written"],
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+        eprintln!(
+            "bench: bare consume {bare_rate:.0} rec/s; sluice {sluice_rate:.0} rec/s ({:.0}% of bare), {:.2} CPU µs/record, peak RSS {} MiB",
+            sluice_rate / bare_rate * 100.0,
+            cpu / records as f64 * 1e6,
+            rss / 1024
+        );
+        if verify_sink {
+            verify(&path, endpoint.as_deref(), records, 42, tickers, step_ms, 0)?;
+        }
+        if endpoint.is_some() {
+            let _ = std::process::Command::new(repo.join("e2e/rig/moto.sh"))
+                .arg("stop")
+                .arg(dir.path().join("moto"))
+                .output();
+        }
+        Ok(())
+    })();
+    let _ = broker.kill();
+    let _ = broker.wait();
+    result
+}
+
+fn create_bucket(endpoint: &str, bucket: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "bench", "bench", None, None, "bench",
+            ))
+            .load()
+            .await;
+        let client = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&shared)
+                .force_path_style(true)
+                .build(),
+        );
+        client
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "create bucket: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })
+    })
 }
 
 /// What the test job should write for one tick.

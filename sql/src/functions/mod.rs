@@ -2,16 +2,38 @@
 //! Flink's semantics where they differ (`DATE_FORMAT` with Java patterns, `CONCAT` returning
 //! NULL on a NULL argument, `FROM_UNIXTIME` returning a string, ...).
 
+/// `name()` and `signature()` of a UDF struct with `name` and `signature` fields.
+macro_rules! udf_boilerplate {
+    () => {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+    };
+}
+
+mod args;
+pub mod cast;
 mod datetime;
+pub mod math;
+pub mod nested;
 mod strings;
 mod temporal;
+pub mod text;
+mod time_text;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion_expr::ScalarUDF;
 
-pub use temporal::{TimestampReader, epoch_days, local_date_time};
+pub use datetime::extract;
+pub use strings::substring;
+pub use temporal::{
+    TimestampReader, civil_from_days, days_from_civil, epoch_days, local_date_time,
+};
 
 /// Scalar functions by lower-case name (and alias).
 #[derive(Clone, Debug)]
@@ -35,7 +57,9 @@ impl FunctionRegistry {
         // DataFusion names whose meaning differs from Flink's and that Flink does not have.
         for f in datetime::functions()
             .into_iter()
+            .chain(time_text::functions())
             .chain(strings::functions())
+            .chain(math::functions())
         {
             add(f);
         }

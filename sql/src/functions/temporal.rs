@@ -95,62 +95,53 @@ pub fn function_error(function: &str, message: impl std::fmt::Display) -> DataFu
     DataFusionError::Execution(format!("{function}: {message}"))
 }
 
-/// Parses Flink's default timestamp text: `yyyy-MM-dd HH:mm:ss[.fraction]`, `yyyy-MM-dd` or
-/// ISO `yyyy-MM-ddTHH:mm:ss[.fraction]` (as `DateTimeUtils.parseTimestampData`).
-pub fn parse_timestamp_text(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 10 {
-        return None;
-    }
-    let date = parse_date_text(&s[..10])?;
-    if b.len() == 10 {
-        return date.and_hms_opt(0, 0, 0);
-    }
-    if !(b[10] == b' ' || b[10] == b'T') || b.len() < 16 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let t = s.get(r)?;
-        if !t.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        t.parse().ok()
-    };
-    let hour = num(11..13)?;
-    if b[13] != b':' {
-        return None;
-    }
-    let minute = num(14..16)?;
-    let (second, mut rest) = if b.len() >= 19 && b[16] == b':' {
-        (num(17..19)?, 19)
-    } else {
-        (0, 16)
-    };
-    let mut nanos = 0u32;
-    if rest < b.len() && b[rest] == b'.' {
-        let digits = &s[rest + 1..];
-        let n = digits.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 || n > 9 {
-            return None;
-        }
-        nanos = digits[..n].parse::<u32>().ok()? * 10u32.pow(9 - n as u32);
-        rest += 1 + n;
-    }
-    if rest != b.len() {
-        return None;
-    }
-    date.and_hms_nano_opt(hour, minute, second, nanos)
+/// Days since 1970-01-01 of a proleptic Gregorian date (any year; `month` 1–12, `day` as is).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
-/// Parses `yyyy-MM-dd`.
-pub fn parse_date_text(s: &str) -> Option<NaiveDate> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
+/// The proleptic Gregorian (year, month, day) of a day number since 1970-01-01, for any year
+/// (chrono stops at ±262143; Flink can produce dates beyond).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_days_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2024, 1, 2), 19724);
+        assert_eq!(days_from_civil(0, 1, 1), -719_528);
+        for d in [
+            -800_000_000_000i64,
+            -719_528,
+            -1,
+            0,
+            19724,
+            2_932_896,
+            620_000_000,
+        ] {
+            let (y, m, day) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, day), d, "{d}");
+        }
+        assert_eq!(civil_from_days(19724), (2024, 1, 2));
     }
-    let y: i32 = s[0..4].parse().ok()?;
-    let m: u32 = s[5..7].parse().ok()?;
-    let d: u32 = s[8..10].parse().ok()?;
-    NaiveDate::from_ymd_opt(y, m, d)
 }

@@ -3,90 +3,80 @@
 
 use std::fmt::Write as _;
 
-/// Appends `Double.toString(v)`: shortest round-trip digits; plain notation with at least one
-/// fraction digit for 10^-3 ≤ |v| < 10^7 (`100.0`, `0.001`), else `d.dddE±n` (`1.0E7`, `1.0E-4`).
+pub mod floating_decimal;
+
+/// Appends `Double.toString(v)` as JDK 17 writes it: plain notation with at least one fraction
+/// digit for 10^-3 ≤ |v| < 10^7 (`100.0`, `0.001`), else `d.dddE±n` (`1.0E7`, `1.0E-4`), with the
+/// digits of JDK 17's `FloatingDecimal` (not always the shortest: `1e23` → `9.999999999999999E22`).
 pub fn write_double(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v.is_infinite() {
         out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-    } else if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
     } else {
-        let mut buf = ryu::Buffer::new();
-        write_java_digits(out, buf.format_finite(v), v.abs() >= 1e-3 && v.abs() < 1e7);
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        if v == 0.0 {
+            out.push_str("0.0");
+        } else {
+            write_java_layout(out, &floating_decimal::double_digits(v));
+        }
     }
 }
 
-/// Appends `Float.toString(v)` (same rules, `float` precision).
+/// Appends `Float.toString(v)` (same layout, `float` digits).
 pub fn write_float(out: &mut String, v: f32) {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v.is_infinite() {
         out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-    } else if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
     } else {
-        let mut buf = ryu::Buffer::new();
-        write_java_digits(out, buf.format_finite(v), v.abs() >= 1e-3 && v.abs() < 1e7);
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        if v == 0.0 {
+            out.push_str("0.0");
+        } else {
+            write_java_layout(out, &floating_decimal::float_digits(v));
+        }
     }
 }
 
-/// Rewrites ryu's shortest text (`1e23`, `1.5e-7`, `123.45`, `0.001`) into Java's layout.
-fn write_java_digits(out: &mut String, ryu: &str, plain: bool) {
-    let (negative, body) = match ryu.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, ryu),
-    };
-    // Decompose into significant digits and the decimal exponent of the first digit.
-    let (mantissa, exp_part) = match body.find('e') {
-        Some(i) => (&body[..i], body[i + 1..].parse::<i32>().unwrap_or(0)),
-        None => (body, 0),
-    };
-    let (int_part, frac_part) = match mantissa.find('.') {
-        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
-        None => (mantissa, ""),
-    };
-    let mut digits = String::with_capacity(24);
-    digits.push_str(int_part);
-    digits.push_str(frac_part);
-    // Position of the decimal point relative to the start of `digits`.
-    let mut point = int_part.len() as i32 + exp_part;
-    let leading = digits.bytes().take_while(|&b| b == b'0').count();
-    digits.drain(..leading);
-    point -= leading as i32;
-    while digits.len() > 1 && digits.ends_with('0') {
-        digits.pop();
+/// Java's `BinaryToASCIIBuffer.getChars` (after the sign).
+fn write_java_layout(out: &mut String, d: &floating_decimal::Digits) {
+    let digits = d.digits();
+    fn text(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap_or("")
     }
-    if digits.is_empty() {
-        digits.push('0');
-    }
-    if negative {
-        out.push('-');
-    }
-    if plain {
-        if point <= 0 {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-point) as usize));
-            out.push_str(&digits);
-        } else if point as usize >= digits.len() {
-            out.push_str(&digits);
-            out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    let e = d.dec_exponent;
+    if e > 0 && e < 8 {
+        let int_len = digits.len().min(e as usize);
+        out.push_str(text(&digits[..int_len]));
+        if int_len < e as usize {
+            out.extend(std::iter::repeat_n('0', e as usize - int_len));
             out.push_str(".0");
         } else {
-            out.push_str(&digits[..point as usize]);
             out.push('.');
-            out.push_str(&digits[point as usize..]);
+            if int_len < digits.len() {
+                out.push_str(text(&digits[int_len..]));
+            } else {
+                out.push('0');
+            }
         }
+    } else if e <= 0 && e > -3 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-e) as usize));
+        out.push_str(text(digits));
     } else {
-        out.push_str(&digits[..1]);
+        out.push_str(text(&digits[..1]));
         out.push('.');
         if digits.len() > 1 {
-            out.push_str(&digits[1..]);
+            out.push_str(text(&digits[1..]));
         } else {
             out.push('0');
         }
-        let _ = write!(out, "E{}", point - 1);
+        let _ = write!(out, "E{}", e - 1);
     }
 }
 
@@ -166,6 +156,13 @@ mod tests {
         assert_eq!(d(f64::NAN), "NaN");
         assert_eq!(d(f64::NEG_INFINITY), "-Infinity");
         assert_eq!(d(123_456.789), "123456.789");
+        assert_eq!(d(1e23), "9.999999999999999E22");
+        assert_eq!(d(5e-324), "4.9E-324");
+        assert_eq!(d(2.82879384806159e17), "2.82879384806159008E17");
+        assert_eq!(d(8.41e21), "8.409999999999999E21");
+        assert_eq!(d(f64::MAX), "1.7976931348623157E308");
+        assert_eq!(d(1.0e-5), "1.0E-5");
+        assert_eq!(d(123_456_789_012.0), "1.23456789012E11");
     }
 
     #[test]
@@ -173,6 +170,11 @@ mod tests {
         assert_eq!(f(1.1), "1.1");
         assert_eq!(f(1e10), "1.0E10");
         assert_eq!(f(0.5), "0.5");
+        assert_eq!(f(1e-5), "1.0E-5");
+        assert_eq!(f(16_777_216.0), "1.6777216E7");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(f32::MIN_POSITIVE), "1.17549435E-38");
+        assert_eq!(f(1.4e-45), "1.4E-45");
     }
 
     #[test]

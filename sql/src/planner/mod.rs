@@ -13,14 +13,14 @@ use std::sync::Arc;
 
 use datafusion_common::arrow::array::{Array, BooleanArray, RecordBatch};
 use datafusion_common::arrow::compute::filter_record_batch;
-use datafusion_common::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use datafusion_common::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion_common::config::ConfigOptions;
 use datafusion_common::{DFSchema, DataFusionError, TableReference};
 use datafusion_expr::execution_props::ExecutionProps;
 use datafusion_expr::expr::Cast;
 use datafusion_expr::logical_plan::builder::LogicalTableSource;
 use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion_expr::planner::{ContextProvider, ExprPlanner, PlannerResult, TypePlanner};
+use datafusion_expr::planner::{ContextProvider, ExprPlanner, TypePlanner};
 use datafusion_expr::simplify::SimplifyContext;
 use datafusion_expr::{
     AggregateUDF, Expr, ExprSchemable, HigherOrderUDF, ScalarUDF, TableSource, WindowUDF,
@@ -35,10 +35,14 @@ use datafusion_sql::sqlparser::ast::{
 use datafusion_sql::sqlparser::parser::{Parser, ParserError};
 use datafusion_sql::sqlparser::tokenizer::Span;
 
+mod hooks;
+mod rewrite;
+mod syntax;
+
 use crate::catalog::{Catalog, TableDef};
 use crate::dialect::FlinkDialect;
 use crate::error::{ErrorKind, Location, SqlError, SqlErrors, did_you_mean};
-use crate::functions::FunctionRegistry;
+use crate::functions::{FunctionRegistry, cast};
 use crate::types::SqlType;
 
 /// A planned statement, ready to evaluate batches of source records.
@@ -181,10 +185,11 @@ fn parse_error(e: ParserError) -> SqlError {
 
 impl Planner<'_> {
     fn plan(&self) -> Result<JobPlan, SqlErrors> {
-        let statements = Parser::new(&FlinkDialect)
+        let mut statements = Parser::new(&FlinkDialect)
             .try_with_sql(self.sql)
             .and_then(|mut p| p.parse_statements())
             .map_err(parse_error)?;
+        statements.iter_mut().for_each(syntax::rewrite);
         let insert = match statements.as_slice() {
             [Statement::Insert(insert)] => insert,
             [] => {
@@ -287,10 +292,16 @@ impl Planner<'_> {
                 .with_schema(Arc::new(df_schema.clone()))
                 .build(),
         );
+        let rewriter = rewrite::Rewriter {
+            source,
+            schema: &df_schema,
+        };
         let to_expr = |e: &ast::Expr| -> Result<Expr, SqlError> {
             sql_to_rel
                 .sql_to_expr(e.clone(), &df_schema, &mut PlannerContext::new())
+                .and_then(rewrite::narrow_int_literals)
                 .and_then(|x| simplifier.coerce(x, &df_schema))
+                .and_then(|x| rewriter.rewrite(x))
                 .map_err(|d| planning_error(d, e.span()))
         };
 
@@ -407,31 +418,15 @@ impl Planner<'_> {
                     continue;
                 }
             };
-            if have == want {
-                // A column of a finer TIMESTAMP precision is truncated to the sink's, as
-                // Flink's implicit cast does (equal Arrow types hide the precision).
-                let finer = match (&expr, column.ty.time_precision()) {
-                    (Expr::Column(c), Some(p)) => source
-                        .column_index(&c.name)
-                        .and_then(|i| source.columns[i].ty.time_precision())
-                        .is_some_and(|q| q > p),
-                    _ => false,
-                };
-                outputs[target] = Some(if finer {
-                    let truncated =
-                        Expr::Cast(Cast::new(Box::new(expr), column.ty.to_arrow_cast_target()));
-                    Expr::Cast(Cast::new(Box::new(truncated), want))
-                } else {
-                    expr
-                });
-                continue;
-            }
-            let assignable = have == DataType::Null
+            let from = rewriter
+                .flink_type(&expr)
+                .or_else(|| SqlType::from_arrow(&have));
+            let assignable = have == want
+                || have == DataType::Null
                 || matches!(&expr, Expr::Literal(..))
-                || SqlType::from_arrow(&have).is_some_and(|from| column.ty.accepts(&from));
+                || from.as_ref().is_some_and(|from| column.ty.accepts(from));
             if !assignable {
-                let t =
-                    SqlType::from_arrow(&have).map_or_else(|| have.to_string(), |t| t.to_string());
+                let t = from.map_or_else(|| have.to_string(), |t| t.to_string());
                 errors.push(err(
                     ErrorKind::Type,
                     span,
@@ -442,7 +437,13 @@ impl Planner<'_> {
                 ));
                 continue;
             }
-            outputs[target] = Some(Expr::Cast(Cast::new(Box::new(expr), want)));
+            // Flink's implicit cast: the CAST rules, so DECIMAL overflow gives NULL, a finer
+            // TIMESTAMP is truncated, a longer string cut to VARCHAR(n).
+            outputs[target] = Some(match &from {
+                Some(from) => cast::plan_cast(expr, &have, from, &column.ty, false),
+                None if have == want => expr,
+                None => Expr::Cast(Cast::new(Box::new(expr), want)),
+            });
         }
         if !errors.is_empty() {
             return Err(SqlErrors(errors));
@@ -716,7 +717,7 @@ impl Provider {
             table: Arc::new(LogicalTableSource::new(source.arrow_schema())),
             functions: functions.clone(),
             planners: vec![
-                Arc::new(FlinkExprPlanner),
+                Arc::new(hooks::FlinkExprPlanner),
                 Arc::new(datafusion_functions::unicode::planner::UnicodeFunctionPlanner),
                 Arc::new(datafusion_functions::core::planner::CoreFunctionPlanner::default()),
             ],
@@ -770,7 +771,7 @@ impl ContextProvider for Provider {
     }
 
     fn get_type_planner(&self) -> Option<Arc<dyn TypePlanner>> {
-        Some(Arc::new(FlinkTypePlanner))
+        Some(Arc::new(hooks::FlinkTypePlanner))
     }
 
     fn options(&self) -> &ConfigOptions {
@@ -794,34 +795,116 @@ impl ContextProvider for Provider {
     }
 }
 
-/// `EXTRACT(unit FROM x)` returns BIGINT, as in Flink.
-#[derive(Debug)]
-struct FlinkExprPlanner;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion_common::arrow::array::{
+        ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, StringArray,
+    };
+    use datafusion_common::arrow::datatypes::{Decimal128Type, Int32Type};
 
-impl ExprPlanner for FlinkExprPlanner {
-    fn plan_extract(&self, args: Vec<Expr>) -> datafusion_common::Result<PlannerResult<Vec<Expr>>> {
-        let part = datafusion_expr::expr::ScalarFunction::new_udf(
-            datafusion_functions::datetime::date_part(),
-            args,
-        );
-        Ok(PlannerResult::Planned(Expr::Cast(Cast::new(
-            Box::new(Expr::ScalarFunction(part)),
-            DataType::Int64,
-        ))))
+    fn table(name: &str, columns: &[(&str, &str)]) -> TableDef {
+        TableDef {
+            name: name.to_owned(),
+            resource: format!("test/{name}"),
+            connector: "filesystem".to_owned(),
+            format: Some("json".to_owned()),
+            columns: columns
+                .iter()
+                .map(|(n, t)| crate::Column {
+                    name: (*n).to_owned(),
+                    ty: SqlType::parse(t).unwrap(),
+                    metadata: None,
+                })
+                .collect(),
+            partitioned_by: Vec::new(),
+            options: Default::default(),
+            secret_options: Vec::new(),
+        }
     }
-}
 
-/// Flink's type names in `CAST(x AS ...)`: `STRING`, `TIMESTAMP(3)`, `TIMESTAMP_LTZ(3)`, `BYTES`, ...
-#[derive(Debug)]
-struct FlinkTypePlanner;
+    /// Plans `sql` from `src(d DOUBLE, n INT, s STRING, b BOOLEAN)` into `sink` and evaluates
+    /// it on one row.
+    fn run(sql: &str, sink: &[(&str, &str)], row: (f64, Option<i32>, &str, bool)) -> RecordBatch {
+        let src = table(
+            "src",
+            &[
+                ("d", "DOUBLE"),
+                ("n", "INT"),
+                ("s", "STRING"),
+                ("b", "BOOLEAN"),
+            ],
+        );
+        let catalog = Catalog::new([src, table("sink", sink)]);
+        let plan = JobPlan::plan(sql, &catalog, &FunctionRegistry::flink())
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let all: Vec<ArrayRef> = vec![
+            Arc::new(Float64Array::from(vec![row.0])),
+            Arc::new(Int32Array::from(vec![row.1])),
+            Arc::new(StringArray::from(vec![row.2])),
+            Arc::new(BooleanArray::from(vec![row.3])),
+        ];
+        let columns = plan
+            .input_columns
+            .iter()
+            .map(|&i| Arc::clone(&all[i]))
+            .collect();
+        let input = RecordBatch::try_new(Arc::clone(&plan.input_schema), columns).unwrap();
+        plan.evaluate(&input).unwrap().batch
+    }
 
-impl TypePlanner for FlinkTypePlanner {
-    fn plan_type_field(
-        &self,
-        sql_type: &ast::DataType,
-    ) -> datafusion_common::Result<Option<FieldRef>> {
-        Ok(SqlType::parse(&sql_type.to_string())
-            .ok()
-            .map(|t| Arc::new(Field::new("", t.to_arrow(), t.nullable))))
+    #[test]
+    fn integer_literals_that_fit_are_int() {
+        let out = run(
+            "INSERT INTO sink SELECT COALESCE(n, 0), n + 2147483647 FROM src",
+            &[("a", "INT"), ("b", "INT")],
+            (0.0, Some(1), "", true),
+        );
+        assert_eq!(out.column(0).as_primitive::<Int32Type>().value(0), 1);
+        assert_eq!(out.column(1).as_primitive::<Int32Type>().value(0), i32::MIN);
+    }
+
+    #[test]
+    fn casts_and_implicit_casts_follow_flink() {
+        let out = run(
+            "INSERT INTO sink SELECT CAST(d AS STRING), CAST(b AS STRING), CAST(s AS INT), CONCAT('x', CAST(d AS STRING)), d FROM src",
+            &[
+                ("d", "STRING"),
+                ("b", "STRING"),
+                ("i", "INT"),
+                ("c", "VARCHAR(4)"),
+                ("dec", "DECIMAL(4, 1)"),
+            ],
+            (1e10, None, " 12 ", true),
+        );
+        let text = |i: usize| out.column(i).as_string::<i32>().value(0).to_owned();
+        assert_eq!(text(0), "1.0E10");
+        assert_eq!(text(1), "TRUE");
+        assert_eq!(out.column(2).as_primitive::<Int32Type>().value(0), 12);
+        assert_eq!(text(3), "x1.0");
+        // DOUBLE into a too small DECIMAL: NULL, not an error.
+        assert!(out.column(4).is_null(0));
+    }
+
+    #[test]
+    fn like_escape_and_decimal_division() {
+        let out = run(
+            "INSERT INTO sink SELECT s LIKE 'a!%%' ESCAPE '!', CAST(n AS DECIMAL(10, 0)) / 3 FROM src",
+            &[("l", "BOOLEAN"), ("q", "DECIMAL(38, 6)")],
+            (0.0, Some(1), "a%c", true),
+        );
+        assert!(out.column(0).as_boolean().value(0));
+        assert_eq!(
+            out.column(1).as_primitive::<Decimal128Type>().value(0),
+            333_333
+        );
+    }
+
+    #[test]
+    fn string_compared_with_an_int_literal_is_cast_to_int() {
+        let sql = "INSERT INTO sink SELECT n FROM src WHERE s > 10";
+        let sink = [("n", "INT")];
+        assert_eq!(run(sql, &sink, (0.0, Some(1), " 11 ", true)).num_rows(), 1);
+        assert_eq!(run(sql, &sink, (0.0, Some(1), "10.5", true)).num_rows(), 0);
     }
 }

@@ -1,20 +1,22 @@
-//! Decoding JSON records into Arrow columns with the rules of Flink's default JSON decoder
-//! (`JsonParserRowDataDeserializationSchema`): see `docs/flink-compat.md` §a.
-
-use std::sync::Arc;
+//! Decoding JSON records into Arrow columns as Flink's JSON format does (`docs/flink-compat.md`
+//! §a). The default decoder is a port of `JsonParserToRowDataConverters` onto a Jackson-like
+//! token stream ([`JsonParser`]): the same calls in the same order, so the same quirks (a
+//! duplicate key ends the object early, an object given for a number walks the parser into
+//! it). `json.decode.json-parser.enabled=false` selects the tree decoder ([`super::legacy`]).
+//!
+//! Every physical column of the table is decoded, as the Kafka source does (it has no
+//! projection push-down); only the columns the statement reads are returned.
 
 use base64::Engine as _;
-use chrono::NaiveDateTime;
-use sluice_sql::arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
-    Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
-    Time32MillisecondBuilder, TimestampNanosecondBuilder,
-};
-use sluice_sql::{SqlType, SqlTypeKind};
+use sluice_sql::SqlType;
+use sluice_sql::arrow::array::ArrayRef;
+use sluice_sql::functions::text::{big_decimal, java_trim};
 
-use super::scan::{Scanner, Token};
-use super::text::write_compact;
-use super::{JsonOptions, time};
+use super::column::{Column, Kind, hash_map_order, key_bytes};
+use super::parser::{Ctx, JsonParser, Tok};
+use super::scan::Token;
+use super::text::write_compact_tokens;
+use super::{JsonOptions, legacy, time};
 
 /// Why a record could not be decoded, with Flink's wording.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -27,8 +29,8 @@ pub struct DecodeError {
 /// What became of one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decoded {
-    /// A row was appended.
-    Row,
+    /// This many rows were appended: 1 for an object, one per element for an array of objects.
+    Rows(usize),
     /// An empty or null record: no row, not an error (Kafka tombstones).
     Empty,
     /// A malformed record dropped because of `json.ignore-parse-errors`.
@@ -42,600 +44,490 @@ pub struct DecodeField {
     pub name: String,
     /// The column's type.
     pub ty: SqlType,
-    /// Whether the statement reads this column (others are only matched, as Flink counts them).
+    /// Whether the statement reads this column (the others are decoded and dropped).
     pub wanted: bool,
 }
 
-enum Builder {
-    Boolean(BooleanBuilder),
-    Int8(Int8Builder),
-    Int16(Int16Builder),
-    Int32(Int32Builder),
-    Int64(Int64Builder),
-    Float32(Float32Builder),
-    Float64(Float64Builder),
-    Decimal(Decimal128Builder, u8, i8),
-    Utf8(StringBuilder),
-    Binary(BinaryBuilder),
-    Date(Date32Builder),
-    Time(Time32MillisecondBuilder),
-    Timestamp(TimestampNanosecondBuilder, bool),
-}
-
-/// A converted field value, held until the whole record converted (a record is all or nothing).
-enum Value {
-    Null,
-    Bool(bool),
-    Int(i64),
-    F32(f32),
-    F64(f64),
-    Decimal(i128),
-    /// A string slice of the record.
-    Span(usize, usize),
-    Owned(String),
-    Bytes(Vec<u8>),
-    Int32(i32),
-    Nanos(i64),
-}
-
-struct Slot {
-    name: Vec<u8>,
-    ty: SqlType,
-    builder: Option<usize>,
+/// The decoding options the converters need.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Rules {
+    pub ignore_parse_errors: bool,
+    pub fail_on_missing_field: bool,
+    pub standard: super::TimestampStandard,
 }
 
 /// Decodes records of one table into Arrow columns.
 pub struct JsonDecoder {
-    slots: Vec<Slot>,
-    builders: Vec<Builder>,
-    options: JsonOptions,
-    /// Per slot: the value's first token and where it starts.
-    tokens: Vec<Option<(Token, usize)>>,
-    values: Vec<Value>,
+    names: Vec<String>,
+    wanted: Vec<bool>,
+    columns: Vec<Column>,
+    rules: Rules,
+    tree: bool,
+    rows: usize,
+    stack: Vec<Ctx>,
 }
 
 impl JsonDecoder {
-    /// A decoder for the physical (non-metadata) columns `fields`, in declaration order. Columns
-    /// with `wanted` are decoded into the output, in order.
+    /// A decoder for the physical (non-metadata) columns `fields`, in declaration order.
     pub fn new(fields: &[DecodeField], options: JsonOptions) -> Result<JsonDecoder, String> {
-        let mut slots = Vec::new();
-        let mut builders = Vec::new();
         for f in fields {
-            let builder = if f.wanted {
-                builders.push(builder_for(&f.ty).ok_or_else(|| {
-                    format!(
-                        "column {} has type {}, which the json format does not decode yet",
-                        f.name, f.ty
-                    )
-                })?);
-                Some(builders.len() - 1)
-            } else {
-                None
-            };
-            slots.push(Slot {
-                name: f.name.as_bytes().to_vec(),
-                ty: f.ty.clone(),
-                builder,
-            });
+            check_decodable(&f.name, &f.ty)?;
         }
         Ok(JsonDecoder {
-            tokens: vec![None; slots.len()],
-            values: Vec::with_capacity(slots.len()),
-            slots,
-            builders,
-            options,
+            names: fields.iter().map(|f| f.name.clone()).collect(),
+            wanted: fields.iter().map(|f| f.wanted).collect(),
+            columns: fields.iter().map(|f| Column::new(&f.ty)).collect(),
+            rules: Rules {
+                ignore_parse_errors: options.ignore_parse_errors,
+                fail_on_missing_field: options.fail_on_missing_field,
+                standard: options.timestamp_standard,
+            },
+            tree: !options.json_parser,
+            rows: 0,
+            stack: Vec::new(),
         })
     }
 
-    /// Decodes one record, appending a row unless the record is empty or dropped. On an error
-    /// nothing is appended.
+    /// Decodes one record, appending its rows; on an error nothing is appended.
     pub fn decode(&mut self, record: Option<&[u8]>) -> Result<Decoded, DecodeError> {
         let Some(bytes) = record.filter(|b| !b.is_empty()) else {
             return Ok(Decoded::Empty);
         };
-        match self.decode_record(bytes) {
-            Ok(()) => {
-                self.append(bytes);
-                Ok(Decoded::Row)
-            }
-            Err(_) if self.options.ignore_parse_errors => Ok(Decoded::Dropped),
-            Err(message) => Err(DecodeError { message }),
-        }
-    }
-
-    /// Appends a row of NULLs (used when the row's content comes from elsewhere).
-    pub fn append_nulls(&mut self) {
-        for b in &mut self.builders {
-            append_null(b);
-        }
-    }
-
-    /// The decoded columns (wanted fields, in order), resetting the builders.
-    pub fn finish(&mut self) -> Vec<ArrayRef> {
-        self.builders.iter_mut().map(finish_builder).collect()
-    }
-
-    fn decode_record(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.tokens.iter_mut().for_each(|t| *t = None);
-        let mut sc = Scanner::new(bytes);
-        if sc.at_end() || !matches!(sc.next_token()?, Token::ObjectStart) {
-            return Err("No content to map due to end-of-input".to_owned());
-        }
-        // Flink counts matched fields and stops reading once it has as many as the schema has
-        // (a duplicate key counts twice): `{"a":1,"a":2,"b":3}` leaves b NULL for (a, b).
-        // Anything after the object is ignored, as Flink reads only the first value.
-        let mut matched = 0;
-        if sc.peek_is(b'}') {
-            sc.next_token()?;
+        let result = if self.tree {
+            legacy::decode(
+                bytes,
+                &self.names,
+                &mut self.columns,
+                self.rows,
+                &self.rules,
+            )
         } else {
-            loop {
-                let key = sc.next_token()?;
-                let Token::String {
-                    start,
-                    end,
-                    escaped,
-                } = key
-                else {
-                    return Err(
-                        "Unexpected character: was expecting double-quote to start field name"
-                            .to_owned(),
-                    );
-                };
-                let index = if escaped {
-                    let k = sc.string_value(key)?;
-                    self.slots.iter().position(|s| s.name == k.as_bytes())
+            self.decode_stream(bytes)
+        };
+        match result {
+            Ok(n) => {
+                self.rows += n;
+                Ok(Decoded::Rows(n))
+            }
+            Err(message) => {
+                self.columns.iter_mut().for_each(|c| c.truncate(self.rows));
+                if self.rules.ignore_parse_errors {
+                    Ok(Decoded::Dropped)
                 } else {
-                    let k = &bytes[start..end];
-                    self.slots.iter().position(|s| s.name == k)
-                };
-                sc.expect_colon()?;
-                let at = sc.position();
-                let value = sc.next_token()?;
-                if let Token::String { .. } = value {
-                    // Strings are checked (escapes, UTF-8) even when unused, as Jackson does.
-                    sc.string_value(value)?;
-                }
-                sc.skip_after(value)?;
-                if let Some(i) = index {
-                    self.tokens[i] = Some((value, at));
-                    matched += 1;
-                    if matched >= self.slots.len() {
-                        break;
-                    }
-                }
-                sc.after_member(b'}')?;
-                if sc.peek_is(b'}') {
-                    sc.next_token()?;
-                    break;
+                    Err(DecodeError { message })
                 }
             }
         }
-        if self.options.fail_on_missing_field && self.tokens.iter().any(Option::is_none) {
-            return Err("Some field is missing in the JSON data.".to_owned());
-        }
-        self.values.clear();
-        for (slot, token) in self.slots.iter().zip(&self.tokens) {
-            if slot.builder.is_none() {
-                continue;
-            }
-            let v = match token {
-                None | Some((Token::Null, _)) => Value::Null,
-                Some((t, at)) => match convert(bytes, *t, *at, &slot.ty, &self.options) {
-                    Ok(v) => v,
-                    Err(_) if self.options.ignore_parse_errors => Value::Null,
-                    Err(cause) => {
-                        let name = String::from_utf8_lossy(&slot.name);
-                        return Err(format!("Fail to deserialize at field: {name}. ({cause})"));
+    }
+
+    /// `JsonParserRowDataDeserializationSchema.deserialize`: an object is a row, an array of
+    /// objects one row per element; anything else fails. In an array, the rows before a bad
+    /// element are kept with `ignore-parse-errors` (they were emitted already).
+    fn decode_stream(&mut self, bytes: &[u8]) -> Result<usize, String> {
+        let mut p = JsonParser::new(bytes, std::mem::take(&mut self.stack));
+        let mut rows = 0;
+        let r = (|| {
+            match p.next_token()? {
+                Some(Tok::StartObject) => {
+                    convert_row(
+                        &mut p,
+                        &self.names,
+                        &mut self.columns,
+                        self.rows,
+                        &self.rules,
+                    )?;
+                    rows = 1;
+                }
+                Some(Tok::StartArray) => loop {
+                    match p.next_token()? {
+                        Some(Tok::EndArray) => break,
+                        Some(Tok::StartObject) => {
+                            convert_row(
+                                &mut p,
+                                &self.names,
+                                &mut self.columns,
+                                self.rows + rows,
+                                &self.rules,
+                            )?;
+                            rows += 1;
+                        }
+                        _ => return Err("Illegal JSON object data...".to_owned()),
                     }
                 },
-            };
-            self.values.push(v);
-        }
-        Ok(())
-    }
-
-    fn append(&mut self, bytes: &[u8]) {
-        for (b, v) in self.builders.iter_mut().zip(self.values.drain(..)) {
-            append_value(b, v, bytes);
-        }
-    }
-}
-
-fn builder_for(ty: &SqlType) -> Option<Builder> {
-    Some(match &ty.kind {
-        SqlTypeKind::Boolean => Builder::Boolean(BooleanBuilder::new()),
-        SqlTypeKind::TinyInt => Builder::Int8(Int8Builder::new()),
-        SqlTypeKind::SmallInt => Builder::Int16(Int16Builder::new()),
-        SqlTypeKind::Int => Builder::Int32(Int32Builder::new()),
-        SqlTypeKind::BigInt => Builder::Int64(Int64Builder::new()),
-        SqlTypeKind::Float => Builder::Float32(Float32Builder::new()),
-        SqlTypeKind::Double => Builder::Float64(Float64Builder::new()),
-        SqlTypeKind::Decimal(p, s) => Builder::Decimal(Decimal128Builder::new(), *p, *s),
-        SqlTypeKind::Char(_) | SqlTypeKind::Varchar(_) => Builder::Utf8(StringBuilder::new()),
-        SqlTypeKind::Binary(_) | SqlTypeKind::Varbinary(_) => Builder::Binary(BinaryBuilder::new()),
-        SqlTypeKind::Date => Builder::Date(Date32Builder::new()),
-        SqlTypeKind::Time(_) => Builder::Time(Time32MillisecondBuilder::new()),
-        SqlTypeKind::Timestamp(_) => Builder::Timestamp(TimestampNanosecondBuilder::new(), false),
-        SqlTypeKind::TimestampLtz(_) => Builder::Timestamp(TimestampNanosecondBuilder::new(), true),
-        SqlTypeKind::Array(_) | SqlTypeKind::Map(..) | SqlTypeKind::Row(_) => return None,
-    })
-}
-
-fn finish_builder(b: &mut Builder) -> ArrayRef {
-    match b {
-        Builder::Boolean(b) => Arc::new(b.finish()),
-        Builder::Int8(b) => Arc::new(b.finish()),
-        Builder::Int16(b) => Arc::new(b.finish()),
-        Builder::Int32(b) => Arc::new(b.finish()),
-        Builder::Int64(b) => Arc::new(b.finish()),
-        Builder::Float32(b) => Arc::new(b.finish()),
-        Builder::Float64(b) => Arc::new(b.finish()),
-        Builder::Decimal(b, p, s) => {
-            let a = b.finish();
-            Arc::new(
-                a.with_precision_and_scale(*p, *s)
-                    .unwrap_or_else(|_| Decimal128Builder::new().finish()),
-            )
-        }
-        Builder::Utf8(b) => Arc::new(b.finish()),
-        Builder::Binary(b) => Arc::new(b.finish()),
-        Builder::Date(b) => Arc::new(b.finish()),
-        Builder::Time(b) => Arc::new(b.finish()),
-        Builder::Timestamp(b, ltz) => {
-            let a = b.finish();
-            if *ltz {
-                Arc::new(a.with_timezone("UTC"))
-            } else {
-                Arc::new(a)
+                _ => return Err("No content to map due to end-of-input".to_owned()),
             }
+            Ok(())
+        })();
+        self.stack = p.into_stack();
+        match r {
+            Ok(()) => Ok(rows),
+            Err(_) if rows > 0 && self.rules.ignore_parse_errors => {
+                let end = self.rows + rows;
+                self.columns.iter_mut().for_each(|c| c.truncate(end));
+                Ok(rows)
+            }
+            Err(e) => Err(e),
         }
     }
-}
 
-fn append_null(b: &mut Builder) {
-    match b {
-        Builder::Boolean(b) => b.append_null(),
-        Builder::Int8(b) => b.append_null(),
-        Builder::Int16(b) => b.append_null(),
-        Builder::Int32(b) => b.append_null(),
-        Builder::Int64(b) => b.append_null(),
-        Builder::Float32(b) => b.append_null(),
-        Builder::Float64(b) => b.append_null(),
-        Builder::Decimal(b, ..) => b.append_null(),
-        Builder::Utf8(b) => b.append_null(),
-        Builder::Binary(b) => b.append_null(),
-        Builder::Date(b) => b.append_null(),
-        Builder::Time(b) => b.append_null(),
-        Builder::Timestamp(b, _) => b.append_null(),
+    /// The decoded columns the statement reads, in order, resetting the decoder.
+    pub fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
+        self.columns
+            .iter_mut()
+            .zip(&self.wanted)
+            .filter_map(|(c, &wanted)| {
+                let a = c.finish();
+                wanted.then_some(a)
+            })
+            .collect()
     }
 }
 
-/// Appends a converted value; `convert` produced the variant that fits the builder.
-fn append_value(b: &mut Builder, v: Value, bytes: &[u8]) {
-    match (b, v) {
-        (b, Value::Null) => append_null(b),
-        (Builder::Boolean(b), Value::Bool(x)) => b.append_value(x),
-        (Builder::Int8(b), Value::Int(x)) => b.append_value(x as i8),
-        (Builder::Int16(b), Value::Int(x)) => b.append_value(x as i16),
-        (Builder::Int32(b), Value::Int(x)) => b.append_value(x as i32),
-        (Builder::Int64(b), Value::Int(x)) => b.append_value(x),
-        (Builder::Float32(b), Value::F32(x)) => b.append_value(x),
-        (Builder::Float64(b), Value::F64(x)) => b.append_value(x),
-        (Builder::Decimal(b, ..), Value::Decimal(x)) => b.append_value(x),
-        (Builder::Utf8(b), Value::Span(s, e)) => {
-            b.append_value(std::str::from_utf8(&bytes[s..e]).unwrap_or(""))
-        }
-        (Builder::Utf8(b), Value::Owned(s)) => b.append_value(s),
-        (Builder::Binary(b), Value::Bytes(x)) => b.append_value(x),
-        (Builder::Date(b), Value::Int32(x)) => b.append_value(x),
-        (Builder::Time(b), Value::Int32(x)) => b.append_value(x),
-        (Builder::Timestamp(b, _), Value::Nanos(x)) => b.append_value(x),
-        (b, _) => append_null(b),
-    }
-}
-
-fn number_text(bytes: &[u8], start: usize, end: usize) -> &str {
-    std::str::from_utf8(&bytes[start..end]).unwrap_or("")
-}
-
-/// Java's `String.trim()`: removes characters up to U+0020 at both ends.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
-}
-
-/// The text of a string token (unescaped).
-fn string_text(bytes: &[u8], t: Token) -> Result<std::borrow::Cow<'_, str>, String> {
-    Scanner::new(bytes).string_value(t)
-}
-
-fn convert(
-    bytes: &[u8],
-    t: Token,
-    at: usize,
-    ty: &SqlType,
-    options: &JsonOptions,
-) -> Result<Value, String> {
+/// Flink rejects maps with non-string keys when it creates the format.
+fn check_decodable(name: &str, ty: &SqlType) -> Result<(), String> {
+    use sluice_sql::SqlTypeKind::*;
     match &ty.kind {
-        SqlTypeKind::Boolean => Ok(Value::Bool(match t {
-            Token::True => true,
-            Token::String { .. } => java_trim(&string_text(bytes, t)?).eq_ignore_ascii_case("true"),
-            _ => false,
-        })),
-        SqlTypeKind::TinyInt => integer(
-            bytes,
-            t,
-            i64::from(i8::MIN),
-            i64::from(i8::MAX),
-            false,
-            "byte",
-        )
-        .map(Value::Int),
-        SqlTypeKind::SmallInt => integer(
-            bytes,
-            t,
-            i64::from(i16::MIN),
-            i64::from(i16::MAX),
-            false,
-            "short",
-        )
-        .map(Value::Int),
-        SqlTypeKind::Int => integer(
-            bytes,
-            t,
-            i64::from(i32::MIN),
-            i64::from(i32::MAX),
-            true,
-            "int",
-        )
-        .map(Value::Int),
-        SqlTypeKind::BigInt => integer(bytes, t, i64::MIN, i64::MAX, true, "long").map(Value::Int),
-        SqlTypeKind::Float => match t {
-            Token::Number { start, end, .. } => {
-                java_parse_double(number_text(bytes, start, end)).map(|d| Value::F32(d as f32))
+        Map(k, v) => {
+            if !matches!(k.kind, Char(_) | Varchar(_)) {
+                return Err(format!(
+                    "column {name}: JSON format doesn't support non-string as key type of map. The type is: {ty}"
+                ));
             }
-            Token::String { .. } => {
-                java_parse_double(java_trim(&string_text(bytes, t)?)).map(|d| Value::F32(d as f32))
-            }
-            _ => Err("expected a number".to_owned()),
-        },
-        SqlTypeKind::Double => match t {
-            Token::Number { start, end, .. } => {
-                java_parse_double(number_text(bytes, start, end)).map(Value::F64)
-            }
-            Token::String { .. } => {
-                java_parse_double(java_trim(&string_text(bytes, t)?)).map(Value::F64)
-            }
-            _ => Err("expected a number".to_owned()),
-        },
-        SqlTypeKind::Decimal(p, s) => {
-            let text = match t {
-                Token::Number { start, end, .. } => number_text(bytes, start, end).to_owned(),
-                Token::String { .. } => java_trim(&string_text(bytes, t)?).to_owned(),
-                _ => return Err("expected a number".to_owned()),
-            };
-            // Precision overflow gives NULL without an error, as Flink's DecimalData.
-            Ok(parse_decimal(&text, *p, *s)?.map_or(Value::Null, Value::Decimal))
+            check_decodable(name, v)
         }
-        SqlTypeKind::Char(_) | SqlTypeKind::Varchar(_) => match t {
-            Token::String {
+        Array(t) => check_decodable(name, t),
+        Row(fields) => fields
+            .iter()
+            .try_for_each(|(_, t)| check_decodable(name, t)),
+        _ => Ok(()),
+    }
+}
+
+/// `createRowConverter`: reads an object (the current token is its `{`) into one row of
+/// `columns` (all at `start` rows), field by field as they come. A known field is converted and
+/// counted; once as many fields were counted as the row has (a duplicate key counts twice), the
+/// rest of the object is skipped. Missing fields are NULL.
+fn convert_row(
+    p: &mut JsonParser<'_>,
+    names: &[String],
+    columns: &mut [Column],
+    start: usize,
+    rules: &Rules,
+) -> Result<(), String> {
+    if p.current() != Some(Tok::StartObject) {
+        return Err("Illegal JSON object data...".to_owned());
+    }
+    let arity = names.len();
+    let mut count = 0;
+    let mut hint = 0;
+    p.next_token()?;
+    while p.current() != Some(Tok::EndObject) {
+        if count >= arity {
+            p.skip_to_next_field()?;
+            continue;
+        }
+        let index = p.text().and_then(|name| {
+            let at = (hint..arity)
+                .chain(0..hint)
+                .find(|&i| names[i] == name.as_ref());
+            if let Some(i) = at {
+                hint = i + 1;
+            }
+            at
+        });
+        p.next_token()?;
+        match index {
+            Some(i) => {
+                // A duplicate key replaces the earlier value.
+                let column = &mut columns[i];
+                column.truncate(start);
+                convert_nullable(p, column, rules).map_err(|cause| {
+                    format!("Fail to deserialize at field: {}. ({cause})", names[i])
+                })?;
+                p.next_token()?;
+                count += 1;
+            }
+            None => p.skip_to_next_field()?,
+        }
+    }
+    if count < arity && rules.fail_on_missing_field {
+        return Err("Some field is missing in the JSON data.".to_owned());
+    }
+    for c in columns.iter_mut() {
+        if c.len() == start {
+            c.push_null();
+        }
+    }
+    Ok(())
+}
+
+/// `wrapIntoNullableConverter`: JSON `null` (or no token) is NULL; with `ignore-parse-errors` a
+/// value that fails to convert is NULL too (the parser stays where the converter left it).
+fn convert_nullable(
+    p: &mut JsonParser<'_>,
+    column: &mut Column,
+    rules: &Rules,
+) -> Result<(), String> {
+    if matches!(p.current(), None | Some(Tok::Null)) {
+        column.push_null();
+        return Ok(());
+    }
+    let start = column.len();
+    match convert(p, column, rules) {
+        Ok(()) => Ok(()),
+        Err(_) if rules.ignore_parse_errors => {
+            column.truncate(start);
+            column.push_null();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Converts the current (non-null) token into one value of `column`.
+fn convert(p: &mut JsonParser<'_>, column: &mut Column, rules: &Rules) -> Result<(), String> {
+    let current = p.current();
+    let start = column.len();
+    let mut kept = Vec::new();
+    match &mut column.kind {
+        Kind::List { item, .. } => {
+            if current != Some(Tok::StartArray) {
+                return Err("Illegal JSON array data...".to_owned());
+            }
+            loop {
+                match p.next_token()? {
+                    Some(Tok::EndArray) => break,
+                    None => return Err("Unexpected end-of-input in an array".to_owned()),
+                    Some(_) => convert_nullable(p, item, rules)?,
+                }
+            }
+        }
+        Kind::Map { keys, values, .. } => {
+            if current != Some(Tok::StartObject) {
+                return Err("Illegal JSON map data...".to_owned());
+            }
+            let first = keys.len();
+            loop {
+                match p.next_token()? {
+                    Some(Tok::EndObject) => break,
+                    None => return Err("Unexpected end-of-input in an object".to_owned()),
+                    Some(_) => {}
+                }
+                convert_nullable(p, keys, rules)?;
+                p.next_token()?;
+                convert_nullable(p, values, rules)?;
+            }
+            let read: Vec<&[u8]> = (first..keys.len()).map(|i| key_bytes(keys, i)).collect();
+            hash_map_order(&read, &mut kept);
+            kept.iter_mut().for_each(|k| *k += first as u32);
+        }
+        Kind::Struct { names, children } => {
+            convert_row(p, names, children, start, rules)?;
+        }
+        _ => return convert_scalar(p, column, rules),
+    }
+    column.end_nested_row(&kept);
+    Ok(())
+}
+
+/// The current token's text, trimmed as Java's `String.trim()`.
+fn trimmed_text(p: &JsonParser<'_>) -> Result<String, String> {
+    p.text()
+        .map(|t| java_trim(&t).to_owned())
+        .ok_or_else(|| "no current token".to_owned())
+}
+
+pub(super) fn number_error(text: &str) -> String {
+    format!("For input string: \"{text}\"")
+}
+
+/// Java's `Integer.parseInt`/`Long.parseLong` (and `Byte`/`Short`), range `min..=max`.
+pub(super) fn java_parse_integer(text: &str, min: i64, max: i64) -> Result<i64, String> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(number_error(text));
+    }
+    let v: i128 = text
+        .trim_start_matches('+')
+        .parse()
+        .map_err(|_| number_error(text))?;
+    if v < i128::from(min) || v > i128::from(max) {
+        return Err(format!("Value out of range. Value:\"{text}\""));
+    }
+    Ok(v as i64)
+}
+
+/// Jackson's `getIntValue`/`getLongValue` on a number token: integers range-checked against
+/// `int`/`long`, floats truncated toward zero (range-checked first).
+pub(super) fn jackson_integer(text: &str, float: bool, long: bool) -> Result<i64, String> {
+    let (min, max, java) = if long {
+        (i64::MIN, i64::MAX, "long")
+    } else {
+        (i64::from(i32::MIN), i64::from(i32::MAX), "int")
+    };
+    let out_of_range = || format!("Numeric value ({text}) out of range of {java}");
+    if float {
+        let d: f64 = text.parse().map_err(|_| out_of_range())?;
+        if d < min as f64 || d > max as f64 {
+            return Err(out_of_range());
+        }
+        Ok(d as i64)
+    } else {
+        let v: i128 = text.parse().map_err(|_| out_of_range())?;
+        if v < i128::from(min) || v > i128::from(max) {
+            return Err(out_of_range());
+        }
+        Ok(v as i64)
+    }
+}
+
+/// The converters of `JsonParserToRowDataConverters` for scalar types.
+fn convert_scalar(
+    p: &mut JsonParser<'_>,
+    column: &mut Column,
+    rules: &Rules,
+) -> Result<(), String> {
+    let current = p.current().ok_or_else(|| "no current token".to_owned())?;
+    let input = p.input();
+    let number = match current {
+        Tok::Number(Token::Number { start, end, float }) => {
+            Some((std::str::from_utf8(&input[start..end]).unwrap_or(""), float))
+        }
+        _ => None,
+    };
+    match &column.kind {
+        Kind::Bool(_) => {
+            let v = match current {
+                Tok::True => true,
+                Tok::False => false,
+                _ => trimmed_text(p)?.eq_ignore_ascii_case("true"),
+            };
+            column.push_bool(v);
+        }
+        Kind::I8(_) | Kind::I16(_) => {
+            let (min, max, java) = match column.kind {
+                Kind::I8(_) => (i64::from(i8::MIN), i64::from(i8::MAX), "byte"),
+                _ => (i64::from(i16::MIN), i64::from(i16::MAX), "short"),
+            };
+            let v = match number {
+                Some((text, false)) => {
+                    let v = jackson_integer(text, false, false)?;
+                    if v < min || v > max {
+                        return Err(format!("Numeric value ({v}) out of range of Java {java}."));
+                    }
+                    v
+                }
+                _ => java_parse_integer(&trimmed_text(p)?, min, max)?,
+            };
+            column.push_int(v);
+        }
+        Kind::I32(_) | Kind::I64(_) => {
+            let long = matches!(column.kind, Kind::I64(_));
+            let v = match number {
+                Some((text, float)) => jackson_integer(text, float, long)?,
+                None => {
+                    let (min, max) = if long {
+                        (i64::MIN, i64::MAX)
+                    } else {
+                        (i64::from(i32::MIN), i64::from(i32::MAX))
+                    };
+                    java_parse_integer(&trimmed_text(p)?, min, max)?
+                }
+            };
+            column.push_int(v);
+        }
+        Kind::F32(_) => {
+            let text = match number {
+                Some((text, _)) => text.to_owned(),
+                None => trimmed_text(p)?,
+            };
+            column.push_f32(sluice_sql::functions::text::java_parse_float(&text)?);
+        }
+        Kind::F64(_) => {
+            let v = match number {
+                Some((text, _)) => text.parse::<f64>().map_err(|_| number_error(text))?,
+                None => sluice_sql::functions::text::java_parse_double(&trimmed_text(p)?)?,
+            };
+            column.push_f64(v);
+        }
+        Kind::Decimal(..) => {
+            let text = match (current, number) {
+                (_, Some((text, _))) => text.to_owned(),
+                (Tok::String(_), None) => trimmed_text(p)?,
+                _ => return Err("Current token is not a number".to_owned()),
+            };
+            // Precision overflow is NULL without an error (DecimalData.fromBigDecimal).
+            push_decimal_text(&text, column)?;
+        }
+        Kind::Utf8(_) => match current {
+            Tok::StartObject | Tok::StartArray => {
+                let mut out = Vec::new();
+                write_compact_tokens(p, &mut out)?;
+                column.push_bytes(&out);
+            }
+            Tok::String(Token::String {
                 start,
                 end,
                 escaped: false,
-            } => {
-                std::str::from_utf8(&bytes[start..end]).map_err(|_| "Invalid UTF-8".to_owned())?;
-                Ok(Value::Span(start, end))
+            }) => column.push_bytes(&input[start..end]),
+            _ => {
+                let t = p.text().ok_or_else(|| "no current token".to_owned())?;
+                column.push_bytes(t.as_bytes());
             }
-            Token::String { .. } => Ok(Value::Owned(string_text(bytes, t)?.into_owned())),
-            Token::Number { start, end, .. } => Ok(Value::Span(start, end)),
-            Token::True => Ok(Value::Owned("true".to_owned())),
-            Token::False => Ok(Value::Owned("false".to_owned())),
-            Token::ObjectStart | Token::ArrayStart => {
-                let mut sc = Scanner::new(&bytes[at..]);
-                let mut out = Vec::new();
-                write_compact(&mut sc, &mut out)?;
-                Ok(Value::Owned(
-                    String::from_utf8(out).map_err(|_| "Invalid UTF-8".to_owned())?,
-                ))
+        },
+        Kind::Binary(_) => match current {
+            Tok::String(_) => {
+                let t = p.text().ok_or_else(|| "no current token".to_owned())?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(t.as_bytes())
+                    .map_err(|e| format!("invalid Base64: {e}"))?;
+                column.push_bytes(&bytes);
             }
-            _ => Err("unexpected token".to_owned()),
+            _ => return Err("Current token is not a string: can not access as binary".to_owned()),
         },
-        SqlTypeKind::Binary(_) | SqlTypeKind::Varbinary(_) => match t {
-            Token::String { .. } => base64::engine::general_purpose::STANDARD
-                .decode(string_text(bytes, t)?.as_bytes())
-                .map(Value::Bytes)
-                .map_err(|e| format!("invalid Base64: {e}")),
-            _ => Err("expected a Base64 string".to_owned()),
-        },
-        SqlTypeKind::Date => match t {
-            Token::String { .. } => time::parse_date(&string_text(bytes, t)?)
-                .map(|d| Value::Int32(sluice_sql::functions::epoch_days(d)))
-                .ok_or_else(|| "expected a date yyyy-MM-dd".to_owned()),
-            _ => Err("expected a date string".to_owned()),
-        },
-        SqlTypeKind::Time(_) => match t {
-            Token::String { .. } => time::parse_time_millis(&string_text(bytes, t)?)
-                .map(Value::Int32)
-                .ok_or_else(|| "expected a time HH:mm:ss".to_owned()),
-            _ => Err("expected a time string".to_owned()),
-        },
-        SqlTypeKind::Timestamp(_) | SqlTypeKind::TimestampLtz(_) => {
-            let ltz = matches!(ty.kind, SqlTypeKind::TimestampLtz(_));
-            match t {
-                Token::String { .. } => {
-                    let s = string_text(bytes, t)?;
-                    time::parse_timestamp(&s, options.timestamp_standard, ltz)
-                        .and_then(nanos)
-                        .map(Value::Nanos)
-                        .ok_or_else(|| {
-                            format!(
-                                "text '{s}' is not a timestamp in the {:?} format",
-                                options.timestamp_standard
-                            )
-                        })
-                }
-                _ => Err("expected a timestamp string".to_owned()),
-            }
+        Kind::Date(_) => {
+            let t = p.text().ok_or_else(|| "no current token".to_owned())?;
+            let d = time::parse_epoch_day(&t)
+                .ok_or_else(|| format!("Text '{t}' could not be parsed as a date"))?;
+            column.push_i32(d);
         }
-        SqlTypeKind::Array(_) | SqlTypeKind::Map(..) | SqlTypeKind::Row(_) => {
-            Err("nested types are not supported".to_owned())
+        Kind::Time(_) => {
+            let t = p.text().ok_or_else(|| "no current token".to_owned())?;
+            let ms = time::parse_time_millis(&t)
+                .ok_or_else(|| format!("Text '{t}' could not be parsed as a time"))?;
+            column.push_i32(ms);
+        }
+        Kind::Timestamp(_, ltz) => {
+            let ltz = *ltz;
+            let t = p.text().ok_or_else(|| "no current token".to_owned())?;
+            let dt = time::parse_timestamp(&t, rules.standard, ltz).ok_or_else(|| {
+                format!(
+                    "Text '{t}' is not a timestamp in the {:?} format",
+                    rules.standard
+                )
+            })?;
+            let nanos = dt.and_utc().timestamp_nanos_opt().ok_or_else(|| {
+                format!("Text '{t}' is a timestamp outside the range Sluice holds (1677-09-21 to 2262-04-11)")
+            })?;
+            column.push_timestamp(nanos);
+        }
+        Kind::List { .. } | Kind::Map { .. } | Kind::Struct { .. } => {
+            return Err("nested value where a scalar was expected".to_owned());
         }
     }
+    Ok(())
 }
 
-fn nanos(dt: NaiveDateTime) -> Option<i64> {
-    dt.and_utc().timestamp_nanos_opt()
-}
-
-/// Jackson's `getIntValue`/`getLongValue` for number tokens (floats truncate toward zero when
-/// `floats` is allowed), Java's `parseInt`/`parseLong` for strings.
-fn integer(
-    bytes: &[u8],
-    t: Token,
-    min: i64,
-    max: i64,
-    floats: bool,
-    java: &str,
-) -> Result<i64, String> {
-    let out_of_range = |text: &str| format!("Numeric value ({text}) out of range of Java {java}");
-    match t {
-        Token::Number {
-            start,
-            end,
-            float: false,
-        } => {
-            let text = number_text(bytes, start, end);
-            let v: i128 = text.parse().map_err(|_| out_of_range(text))?;
-            if v < i128::from(min) || v > i128::from(max) {
-                return Err(out_of_range(text));
-            }
-            Ok(v as i64)
-        }
-        Token::Number {
-            start,
-            end,
-            float: true,
-        } => {
-            let text = number_text(bytes, start, end);
-            if !floats {
-                return Err(format!("For input string: \"{text}\""));
-            }
-            let d: f64 = text.parse().map_err(|_| out_of_range(text))?;
-            if d < min as f64 || d > max as f64 {
-                return Err(out_of_range(text));
-            }
-            Ok(d.trunc() as i64)
-        }
-        Token::String { .. } => {
-            let s = string_text(bytes, t)?;
-            let text = java_trim(&s);
-            let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("For input string: \"{text}\""));
-            }
-            let v: i128 = text
-                .trim_start_matches('+')
-                .parse()
-                .map_err(|_| format!("For input string: \"{text}\""))?;
-            if v < i128::from(min) || v > i128::from(max) {
-                return Err(format!("Value out of range. Value:\"{text}\""));
-            }
-            Ok(v as i64)
-        }
-        _ => Err("expected a number".to_owned()),
-    }
-}
-
-/// Java's `Double.parseDouble` (already trimmed): `NaN`, `Infinity`, decimal and exponent
-/// forms, an optional `f`/`d` suffix.
-pub fn java_parse_double(s: &str) -> Result<f64, String> {
-    let bad = || format!("For input string: \"{s}\"");
-    let body = s.strip_suffix(['f', 'F', 'd', 'D']).unwrap_or(s);
-    let (neg, unsigned) = match body.as_bytes().first() {
-        Some(b'-') => (true, &body[1..]),
-        Some(b'+') => (false, &body[1..]),
-        _ => (false, body),
-    };
-    let v = match unsigned {
-        "NaN" if body.len() == s.len() => f64::NAN,
-        "Infinity" if body.len() == s.len() => f64::INFINITY,
-        u if !u.is_empty()
-            && u.bytes()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) =>
-        {
-            u.parse::<f64>().map_err(|_| bad())?
-        }
-        _ => return Err(bad()),
-    };
-    Ok(if neg { -v } else { v })
-}
-
-/// `new BigDecimal(text)` rounded HALF_UP to `scale`; `None` when it needs more than
-/// `precision` digits.
-pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<Option<i128>, String> {
-    let bad = || format!("Character array is not a valid decimal number: {text}");
-    let (neg, rest) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let (mantissa, exp) = match rest.find(['e', 'E']) {
-        Some(i) => (&rest[..i], rest[i + 1..].parse::<i32>().map_err(|_| bad())?),
-        None => (rest, 0),
-    };
-    let (int_part, frac_part) = match mantissa.find('.') {
-        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
-        None => (mantissa, ""),
-    };
-    if (int_part.is_empty() && frac_part.is_empty())
-        || !int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    // value = digits × 10^(exp - frac_len); want unscaled at `scale`.
-    let digits: String = format!("{int_part}{frac_part}");
-    let digits = digits.trim_start_matches('0');
-    let shift = exp - frac_part.len() as i32 + i32::from(scale);
-    let mut unscaled: i128 = 0;
-    let keep = if shift >= 0 {
-        digits.len()
-    } else {
-        digits.len().saturating_sub((-shift) as usize)
-    };
-    for b in digits[..keep].bytes() {
-        unscaled = match unscaled
-            .checked_mul(10)
-            .and_then(|u| u.checked_add(i128::from(b - b'0')))
-        {
-            Some(u) => u,
-            None => return Ok(None),
-        };
-    }
-    if shift > 0 {
-        for _ in 0..shift {
-            unscaled = match unscaled.checked_mul(10) {
-                Some(u) => u,
-                None => return Ok(None),
-            };
-        }
-    } else if shift < 0 {
-        // HALF_UP on the first dropped digit.
-        let dropped = &digits[keep..];
-        let first_dropped = if (-shift) as usize > digits.len() {
-            0
-        } else {
-            dropped.bytes().next().map_or(0, |b| b - b'0')
-        };
-        if first_dropped >= 5 {
-            unscaled += 1;
+/// A DECIMAL from its text as `DecimalData.fromBigDecimal`: HALF_UP, NULL when too long.
+pub(super) fn push_decimal_text(text: &str, column: &mut Column) -> Result<(), String> {
+    if let Kind::Decimal(_, p, s) = column.kind {
+        match big_decimal(text, p, s)? {
+            Some(v) => column.push_decimal(v),
+            None => column.push_null(),
         }
     }
-    if unscaled >= 10i128.pow(u32::from(precision)) {
-        return Ok(None);
-    }
-    Ok(Some(if neg { -unscaled } else { unscaled }))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -652,6 +544,13 @@ mod tests {
         }
     }
 
+    fn lenient() -> JsonOptions {
+        JsonOptions {
+            ignore_parse_errors: true,
+            ..JsonOptions::default()
+        }
+    }
+
     #[test]
     fn decodes_the_seed_record() {
         let mut d = JsonDecoder::new(
@@ -664,7 +563,7 @@ mod tests {
         )
         .unwrap();
         let r = br#"{"event_time": "2024-01-02 10:11:12.345", "ticker": "AMZN", "price": 12.5}"#;
-        assert_eq!(d.decode(Some(r)), Ok(Decoded::Row));
+        assert_eq!(d.decode(Some(r)), Ok(Decoded::Rows(1)));
         assert_eq!(d.decode(None), Ok(Decoded::Empty));
         let cols = d.finish();
         assert_eq!(cols[1].as_string::<i32>().value(0), "AMZN");
@@ -717,16 +616,11 @@ mod tests {
         let e = strict.decode(Some(b"not json")).unwrap_err();
         assert!(e.message.contains("Unrecognized token 'not'"), "{e}");
         assert_eq!(strict.finish()[0].len(), 0);
-        let mut lenient = JsonDecoder::new(
-            &fields,
-            JsonOptions {
-                ignore_parse_errors: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(lenient.decode(Some(br#"{"a": "x"}"#)), Ok(Decoded::Row));
+        let mut lenient = JsonDecoder::new(&fields, lenient()).unwrap();
+        assert_eq!(lenient.decode(Some(br#"{"a": "x"}"#)), Ok(Decoded::Rows(1)));
         assert_eq!(lenient.decode(Some(b"{oops")), Ok(Decoded::Dropped));
+        assert_eq!(lenient.decode(Some(br#"{"a": 1"#)), Ok(Decoded::Dropped));
+        assert_eq!(lenient.decode(Some(br#"{"a": 1, }"#)), Ok(Decoded::Dropped));
         let c = lenient.finish();
         assert_eq!(c[0].len(), 1);
         assert!(c[0].is_null(0));
@@ -749,12 +643,42 @@ mod tests {
     }
 
     #[test]
-    fn decimals_round_half_up_and_overflow_to_null() {
-        assert_eq!(parse_decimal("1.005", 10, 2), Ok(Some(101)));
-        assert_eq!(parse_decimal("-1.005", 10, 2), Ok(Some(-101)));
-        assert_eq!(parse_decimal("1e2", 10, 2), Ok(Some(10000)));
-        assert_eq!(parse_decimal("123456789.12", 10, 2), Ok(None));
-        assert_eq!(parse_decimal("0.004", 10, 2), Ok(Some(0)));
-        assert!(parse_decimal("abc", 10, 2).is_err());
+    fn a_container_for_a_scalar_walks_into_it() {
+        let mut d = JsonDecoder::new(
+            &[field("id", "INT"), field("v", "INT"), field("w", "STRING")],
+            lenient(),
+        )
+        .unwrap();
+        d.decode(Some(br#"{"id": 1, "v": {"x": 1}, "w": "after"}"#))
+            .unwrap();
+        assert_eq!(
+            d.decode(Some(br#"{"id": 2, "v": [1, 2], "w": "after"}"#)),
+            Ok(Decoded::Dropped)
+        );
+        d.decode(Some(br#"{"id": 3, "v": {"w": "inner"}, "w": "after"}"#))
+            .unwrap();
+        let c = d.finish();
+        assert!(c[2].is_null(0));
+        assert_eq!(c[2].as_string::<i32>().value(1), "inner");
+    }
+
+    #[test]
+    fn arrays_of_objects_are_rows() {
+        let mut d = JsonDecoder::new(&[field("id", "INT")], lenient()).unwrap();
+        assert_eq!(
+            d.decode(Some(br#"[{"id": 4}, {"id": 5}]"#)),
+            Ok(Decoded::Rows(2))
+        );
+        assert_eq!(d.decode(Some(b"5")), Ok(Decoded::Dropped));
+        // Observed with Flink 2.3: the rows before a bad element or a syntax error stay.
+        assert_eq!(
+            d.decode(Some(br#"[{"id": 6}, 7, {"id": 8}]"#)),
+            Ok(Decoded::Rows(1))
+        );
+        assert_eq!(
+            d.decode(Some(br#"[{"id": 9}, {"id": 10}"#)),
+            Ok(Decoded::Rows(2))
+        );
+        assert_eq!(d.finish()[0].len(), 5);
     }
 }

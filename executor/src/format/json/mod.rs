@@ -2,8 +2,11 @@
 //! encoding rows into the exact JSON text Flink writes. The rules, with their Flink sources,
 //! are in `docs/flink-compat.md` (§a, §b).
 
+pub mod column;
 pub mod decode;
 pub mod encode;
+mod legacy;
+pub mod parser;
 pub mod scan;
 pub mod text;
 pub mod time;
@@ -33,7 +36,7 @@ pub enum MapNullKey {
 }
 
 /// The `json.*` options of a table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonOptions {
     /// `json.fail-on-missing-field`.
     pub fail_on_missing_field: bool,
@@ -47,6 +50,22 @@ pub struct JsonOptions {
     pub decimal_as_plain_number: bool,
     /// `json.encode.ignore-null-fields`.
     pub ignore_null_fields: bool,
+    /// `json.decode.json-parser.enabled`: the streaming decoder (default) or the tree decoder.
+    pub json_parser: bool,
+}
+
+impl Default for JsonOptions {
+    fn default() -> Self {
+        JsonOptions {
+            fail_on_missing_field: false,
+            ignore_parse_errors: false,
+            timestamp_standard: TimestampStandard::Sql,
+            map_null_key: MapNullKey::Fail,
+            decimal_as_plain_number: false,
+            ignore_null_fields: false,
+            json_parser: true,
+        }
+    }
 }
 
 impl JsonOptions {
@@ -96,8 +115,7 @@ impl JsonOptions {
         let decimal_as_plain_number =
             options.boolean(&key("encode.decimal-as-plain-number"), false);
         let ignore_null_fields = options.boolean(&key("encode.ignore-null-fields"), false);
-        // Accepted for compatibility; Sluice always uses the streaming parser's semantics.
-        options.boolean(&key("decode.json-parser.enabled"), true);
+        let json_parser = options.boolean(&key("decode.json-parser.enabled"), true);
         JsonOptions {
             fail_on_missing_field,
             ignore_parse_errors,
@@ -105,6 +123,7 @@ impl JsonOptions {
             map_null_key,
             decimal_as_plain_number,
             ignore_null_fields,
+            json_parser,
         }
     }
 }

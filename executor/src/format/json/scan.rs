@@ -71,12 +71,6 @@ impl<'a> Scanner<'a> {
         self.input.get(self.pos) == Some(&b)
     }
 
-    /// The position of the next token.
-    pub fn position(&mut self) -> usize {
-        self.skip_ws();
-        self.pos
-    }
-
     /// Whether only whitespace remains.
     pub fn at_end(&mut self) -> bool {
         self.skip_ws();
@@ -383,51 +377,5 @@ impl<'a> Scanner<'a> {
             }
         }
         Ok(Cow::Owned(out))
-    }
-
-    /// Skips one value (validating it), after its first token.
-    pub fn skip_after(&mut self, first: Token) -> Result<(), String> {
-        match first {
-            Token::ObjectStart => {
-                if self.peek_is(b'}') {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
-                    match self.next_token()? {
-                        Token::String { .. } => {}
-                        _ => {
-                            return Err(format!(
-                                "{}: was expecting double-quote to start field name",
-                                self.unexpected()
-                            ));
-                        }
-                    }
-                    self.expect_colon()?;
-                    let t = self.next_token()?;
-                    self.skip_after(t)?;
-                    self.after_member(b'}')?;
-                    if self.peek_is(b'}') {
-                        self.pos += 1;
-                        return Ok(());
-                    }
-                }
-            }
-            Token::ArrayStart => {
-                if self.peek_is(b']') {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
-                    let t = self.next_token()?;
-                    self.skip_after(t)?;
-                    if self.after_element()? {
-                        return Ok(());
-                    }
-                }
-            }
-            Token::ObjectEnd | Token::ArrayEnd => Err("unexpected close marker".to_owned()),
-            _ => Ok(()),
-        }
     }
 }

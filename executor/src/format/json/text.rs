@@ -3,7 +3,8 @@
 
 use sluice_sql::java_text::write_double;
 
-use super::scan::{Scanner, Token};
+use super::parser::{JsonParser, Tok};
+use super::scan::Token;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -60,92 +61,72 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Re-serializes the JSON value at the scanner's position compactly, as Jackson's
-/// `readValueAsTree().toString()`: no whitespace, floating-point numbers through `double`
-/// (`1.50` → `1.5`, `1e3` → `1000.0`), integers as written (`-0` → `0`), strings re-escaped.
-pub fn write_compact(scanner: &mut Scanner<'_>, out: &mut Vec<u8>) -> Result<(), String> {
-    let token = scanner.next_token()?;
-    write_compact_token(scanner, token, out)
+/// Re-serializes the container the parser is on (its current token is `{` or `[`) compactly,
+/// as Jackson's `readValueAsTree().toString()`: no whitespace, floating-point numbers through
+/// `double` (`1.50` → `1.5`, `1e3` → `1000.0`), integers as written (`-0` → `0`), strings
+/// re-escaped. The parser ends on the container's closing token.
+pub fn write_compact_tokens(p: &mut JsonParser<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+    let close = match p.current() {
+        Some(Tok::StartObject) => {
+            out.push(b'{');
+            Tok::EndObject
+        }
+        Some(Tok::StartArray) => {
+            out.push(b'[');
+            Tok::EndArray
+        }
+        _ => return Err("expected an object or an array".to_owned()),
+    };
+    let mut first = true;
+    loop {
+        let t = p
+            .next_token()?
+            .ok_or_else(|| "Unexpected end-of-input".to_owned())?;
+        if t == close {
+            break;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        if let Tok::FieldName(_) = t {
+            write_json_string(out, &p.text().unwrap_or_default());
+            out.push(b':');
+            p.next_token()?;
+        }
+        match p.current() {
+            Some(Tok::StartObject | Tok::StartArray) => write_compact_tokens(p, out)?,
+            Some(Tok::String(_)) => write_json_string(out, &p.text().unwrap_or_default()),
+            Some(Tok::Number(Token::Number { start, end, float })) => {
+                write_compact_number(p.scanner().text(start, end), float, out)?
+            }
+            Some(Tok::True) => out.extend_from_slice(b"true"),
+            Some(Tok::False) => out.extend_from_slice(b"false"),
+            Some(Tok::Null) => out.extend_from_slice(b"null"),
+            _ => return Err("unexpected token in a container".to_owned()),
+        }
+    }
+    out.push(match close {
+        Tok::EndObject => b'}',
+        _ => b']',
+    });
+    Ok(())
 }
 
-fn write_compact_token(
-    scanner: &mut Scanner<'_>,
-    token: Token,
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
-    match token {
-        Token::Null => out.extend_from_slice(b"null"),
-        Token::True => out.extend_from_slice(b"true"),
-        Token::False => out.extend_from_slice(b"false"),
-        Token::String { .. } => {
-            let s = scanner.string_value(token)?;
-            write_json_string(out, &s);
-        }
-        Token::Number { start, end, float } => {
-            let text = scanner.text(start, end);
-            if float {
-                let v: f64 = text.parse().map_err(|_| format!("invalid number {text}"))?;
-                let mut s = String::new();
-                write_double(&mut s, v);
-                out.extend_from_slice(s.as_bytes());
-            } else {
-                let trimmed = text.strip_prefix('-').unwrap_or(text);
-                if trimmed.bytes().all(|b| b == b'0') {
-                    out.push(b'0');
-                } else {
-                    out.extend_from_slice(text.as_bytes());
-                }
-            }
-        }
-        Token::ObjectStart => {
-            out.push(b'{');
-            let mut first = true;
-            loop {
-                let t = scanner.next_token()?;
-                match t {
-                    Token::ObjectEnd => break,
-                    Token::String { .. } => {
-                        if !first {
-                            out.push(b',');
-                        }
-                        first = false;
-                        let key = scanner.string_value(t)?;
-                        write_json_string(out, &key);
-                        scanner.expect_colon()?;
-                        out.push(b':');
-                        write_compact(scanner, out)?;
-                        scanner.after_member(b'}')?;
-                    }
-                    _ => return Err("expected a field name".to_owned()),
-                }
-                if scanner.peek_is(b'}') {
-                    scanner.next_token()?;
-                    break;
-                }
-            }
-            out.push(b'}');
-        }
-        Token::ArrayStart => {
-            out.push(b'[');
-            if scanner.peek_is(b']') {
-                scanner.next_token()?;
-            } else {
-                let mut first = true;
-                loop {
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    write_compact(scanner, out)?;
-                    if scanner.after_element()? {
-                        break;
-                    }
-                }
-            }
-            out.push(b']');
-        }
-        Token::ObjectEnd | Token::ArrayEnd => {
-            return Err("unexpected end of a container".to_owned());
+/// A number as a Jackson tree writes it: floating-point through `double` and
+/// `Double.toString`, integers as written except that `-0` is `0`.
+pub fn write_compact_number(text: &str, float: bool, out: &mut Vec<u8>) -> Result<(), String> {
+    if float {
+        let v: f64 = text.parse().map_err(|_| format!("invalid number {text}"))?;
+        let mut s = String::new();
+        write_double(&mut s, v);
+        out.extend_from_slice(s.as_bytes());
+    } else {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if digits.bytes().all(|b| b == b'0') {
+            out.push(b'0');
+        } else {
+            out.extend_from_slice(text.as_bytes());
         }
     }
     Ok(())
@@ -162,9 +143,10 @@ mod tests {
     }
 
     fn compact(s: &str) -> String {
-        let mut sc = Scanner::new(s.as_bytes());
+        let mut p = JsonParser::new(s.as_bytes(), Vec::new());
+        p.next_token().unwrap();
         let mut out = Vec::new();
-        write_compact(&mut sc, &mut out).unwrap();
+        write_compact_tokens(&mut p, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -28,6 +28,41 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(digits(b, 0, 4)? as i32, digits(b, 5, 2)?, digits(b, 8, 2)?)
 }
 
+/// `ISO_LOCAL_DATE` (strict) to an epoch day: `yyyy-MM-dd`, a year of more than 4 digits with a
+/// sign (`+12024-01-02`), a negative year with `-`.
+pub fn parse_epoch_day(s: &str) -> Option<i32> {
+    let b = s.as_bytes();
+    let (sign, start) = match b.first()? {
+        b'+' => (1, 1),
+        b'-' => (-1, 1),
+        _ => (1, 0),
+    };
+    let n = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+    // Without a sign exactly 4 digits; with '+' more than 4; at most 10.
+    let ok = match (start, b.first()) {
+        (0, _) => n == 4,
+        (_, Some(b'+')) => (5..=10).contains(&n),
+        _ => (4..=10).contains(&n),
+    };
+    if !ok {
+        return None;
+    }
+    let year: i64 = sign * s[start..start + n].parse::<i64>().ok()?;
+    let rest = &b[start + n..];
+    if rest.len() != 6 || rest[0] != b'-' || rest[3] != b'-' {
+        return None;
+    }
+    let (month, day) = (digits(rest, 1, 2)?, digits(rest, 4, 2)?);
+    if !(1..=12).contains(&month) || day < 1 {
+        return None;
+    }
+    let days_in_month = sluice_sql::functions::text::days_in_month(year, month);
+    if i64::from(day) > days_in_month || year.abs() > 999_999_999 {
+        return None;
+    }
+    i32::try_from(sluice_sql::functions::days_from_civil(year, month, day)).ok()
+}
+
 /// An optional `.` and 0–9 fraction digits at `pos`; returns (nanos, next position).
 fn fraction(b: &[u8], pos: usize) -> Option<(u32, usize)> {
     if b.get(pos) != Some(&b'.') {
@@ -121,13 +156,22 @@ pub fn write_trimmed_fraction(out: &mut String, nanos: u32) {
 
 /// Appends a date as `yyyy-MM-dd` (years past 9999 with a `+`, as `ISO_LOCAL_DATE`).
 pub fn write_date(out: &mut String, d: NaiveDate) {
-    let y = d.year();
+    write_ymd(out, i64::from(d.year()), d.month(), d.day());
+}
+
+/// Appends an epoch day as `ISO_LOCAL_DATE` does, for any year (`+1705471-09-27`).
+pub fn write_epoch_day(out: &mut String, days: i64) {
+    let (y, m, d) = sluice_sql::functions::civil_from_days(days);
+    write_ymd(out, y, m, d);
+}
+
+fn write_ymd(out: &mut String, y: i64, m: u32, d: u32) {
     if y > 9999 {
-        let _ = write!(out, "+{y}-{:02}-{:02}", d.month(), d.day());
+        let _ = write!(out, "+{y}-{m:02}-{d:02}");
     } else if y < 0 {
-        let _ = write!(out, "-{:04}-{:02}-{:02}", -y, d.month(), d.day());
+        let _ = write!(out, "-{:04}-{m:02}-{d:02}", -y);
     } else {
-        let _ = write!(out, "{y:04}-{:02}-{:02}", d.month(), d.day());
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}");
     }
 }
 
@@ -233,6 +277,20 @@ mod tests {
         );
         assert_eq!(ts("2024-01-02 10:11:12", Iso8601, false), None);
         assert_eq!(ts("2024-01-02T10:11:12Z", Iso8601, false), None);
+    }
+
+    #[test]
+    fn iso_local_dates() {
+        assert_eq!(parse_epoch_day("2024-01-02"), Some(19724));
+        assert!(parse_epoch_day("+12024-01-02").is_some());
+        assert_eq!(parse_epoch_day("12024-01-02"), None);
+        assert_eq!(parse_epoch_day("2024-1-2"), None);
+        assert_eq!(parse_epoch_day("2024-02-30"), None);
+        assert_eq!(parse_epoch_day(" 2024-01-02"), None);
+        assert_eq!(parse_epoch_day("2024-01-02 10:11:12"), None);
+        let mut s = String::new();
+        write_epoch_day(&mut s, i64::from(parse_epoch_day("+12024-01-02").unwrap()));
+        assert_eq!(s, "+12024-01-02");
     }
 
     #[test]

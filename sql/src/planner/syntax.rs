@@ -1,0 +1,78 @@
+//! Flink syntax that DataFusion's SQL planner does not read the Flink way, rewritten in the
+//! parsed statement before planning: `MOD(a, b)` is `a % b`, and the time unit of
+//! `TIMESTAMPDIFF(SECOND, a, b)` / `TIMESTAMPADD(DAY, n, t)` is a keyword, not a column.
+
+use std::ops::ControlFlow;
+
+use datafusion_sql::sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Statement, Value,
+    visit_expressions_mut,
+};
+
+/// Rewrites `statement` in place.
+pub(super) fn rewrite(statement: &mut Statement) {
+    let _ = visit_expressions_mut(statement, |e| {
+        rewrite_expr(e);
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn rewrite_expr(e: &mut Expr) {
+    let Expr::Function(f) = e else {
+        return;
+    };
+    let name = f
+        .name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.to_ascii_lowercase())
+        .unwrap_or_default();
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    match name.as_str() {
+        "mod" if list.args.len() == 2 => {
+            let mut args = list.args.iter().filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                _ => None,
+            });
+            if let (Some(left), Some(right)) = (args.next(), args.next()) {
+                *e = Expr::Nested(Box::new(Expr::BinaryOp {
+                    left: Box::new(left),
+                    op: BinaryOperator::Modulo,
+                    right: Box::new(right),
+                }));
+            }
+        }
+        "timestampdiff" | "timestampadd" => {
+            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(unit))) = list.args.first_mut()
+                && let Expr::Identifier(id) = unit
+            {
+                *unit = Expr::value(Value::SingleQuotedString(id.value.to_ascii_uppercase()));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::FlinkDialect;
+    use datafusion_sql::sqlparser::parser::Parser;
+
+    fn rewritten(sql: &str) -> String {
+        let mut s = Parser::parse_sql(&FlinkDialect, sql).unwrap().remove(0);
+        rewrite(&mut s);
+        s.to_string()
+    }
+
+    #[test]
+    fn mod_and_time_units() {
+        assert_eq!(
+            rewritten("INSERT INTO t SELECT MOD(a, 3), TIMESTAMPDIFF(second, a, b) FROM s"),
+            "INSERT INTO t SELECT (a % 3), TIMESTAMPDIFF('SECOND', a, b) FROM s"
+        );
+    }
+}
