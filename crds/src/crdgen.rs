@@ -73,6 +73,19 @@ mod tests {
     }
 
     #[test]
+    fn crd_schemas_avoid_int_or_string_which_breaks_server_side_apply_on_kubernetes_1_20() {
+        // On 1.20 an `x-kubernetes-int-or-string` anywhere makes the API server fail to build
+        // the CRD's OpenAPI models; server-side apply then merges lists atomically and executor
+        // pods overwrite each other's `status.partitions` entries.
+        for (name, yaml) in render() {
+            assert!(
+                !yaml.contains("x-kubernetes-int-or-string") && !yaml.contains("anyOf"),
+                "{name} uses int-or-string/anyOf"
+            );
+        }
+    }
+
+    #[test]
     fn crds_are_namespaced_with_status_subresource_and_printer_columns() {
         let job = StreamingJob::crd();
         assert_eq!(job.spec.group, "sluice.dev");

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::resources::ExecutorResources;
 
 /// A continuously running Flink SQL statement, `INSERT INTO <sink> SELECT ... FROM <source>
 /// [WHERE ...]`, executed by `parallelism` executor pods that share one Kafka consumer group and
@@ -68,10 +69,11 @@ pub struct StreamingJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
 
-    /// CPU and memory for each executor pod. The executor keeps its buffers within a memory
-    /// budget derived from the memory limit (see `executor.memoryBudget`).
+    /// CPU and memory for each executor pod (`requests`, `limits`). The executor keeps its
+    /// buffers within a memory budget derived from the memory limit (see
+    /// `executor.memoryBudget`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<ResourceRequirements>,
+    pub resources: Option<ExecutorResources>,
 
     /// Run executor pods under this ServiceAccount (e.g. one annotated for IRSA) instead of the
     /// one the operator creates for the job. The operator still binds its least-privilege Role
@@ -190,7 +192,11 @@ pub struct StreamingJobStatus {
     pub phase: Option<String>,
 
     /// `Valid`, `Ready`, `Progressing`, `Degraded`, each with a reason and a message.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 
@@ -229,9 +235,26 @@ pub struct StreamingJobStatus {
 
     /// One entry per source partition, written by the executor pod that owns it. Counters are
     /// exactly-once: they are stored with the sink's commits and survive restarts.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["topic", "partition"]))]
+    // Nullable: on Kubernetes 1.20, server-side apply that removes the last entry of a list-map
+    // leaves `null` (an executor pod publishing no partitions, the operator dropping the entries
+    // of a gone pod); a non-nullable schema would reject that write.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["topic", "partition"], "nullable" = true))]
     pub partitions: Vec<PartitionStatus>,
+}
+
+/// Reads `null` (what a list-map becomes on Kubernetes 1.20 when its last entry is removed) as
+/// an empty list.
+pub(crate) fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Progress of one source partition.
@@ -275,4 +298,19 @@ pub struct PartitionStatus {
     /// When the last commit of this partition happened (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_commit_time: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_partition_list_reads_as_empty() {
+        let s: StreamingJobStatus =
+            serde_json::from_str(r#"{"phase": "Running", "partitions": null, "conditions": null}"#)
+                .unwrap();
+        assert!(s.partitions.is_empty() && s.conditions.is_empty());
+        let s: StreamingJobStatus = serde_json::from_str(r#"{}"#).unwrap();
+        assert!(s.partitions.is_empty());
+    }
 }

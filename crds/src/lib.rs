@@ -12,6 +12,7 @@ pub mod crdgen;
 pub mod job;
 pub mod manifest;
 pub mod options;
+pub mod resources;
 pub mod table;
 
 pub use job::{
@@ -20,6 +21,7 @@ pub use job::{
 };
 pub use manifest::{ManifestError, ManifestSource, Manifests};
 pub use options::{OptionFromSecret, OptionValue, SecretKeyRef};
+pub use resources::{ExecutorResources, QuantityValue};
 pub use table::{ColumnSpec, StreamingTable, StreamingTableSpec, StreamingTableStatus};
 
 /// The API group of every Sluice resource.

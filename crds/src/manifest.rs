@@ -336,7 +336,7 @@ mod tests {
             overlay.spec.as_ref().unwrap()["nodeSelector"]["kubernetes.io/arch"],
             "arm64"
         );
-        assert!(job.spec.resources.as_ref().unwrap().limits.is_some());
+        assert!(!job.spec.resources.as_ref().unwrap().limits.is_empty());
     }
 
     #[test]

@@ -115,7 +115,11 @@ pub struct StreamingTableStatus {
 
     /// `Valid`: whether the columns, connector, format and options check out; its message lists
     /// every problem.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::job::null_as_empty"
+    )]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 }

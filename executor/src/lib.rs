@@ -13,5 +13,6 @@ pub mod pipeline;
 pub mod progress;
 pub mod runner;
 pub mod settings;
+pub mod status;
 pub mod ticks;
 pub mod transform;

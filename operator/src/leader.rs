@@ -1,0 +1,410 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease (kube 5's runtime has none), following
+//! client-go's `leaderelection` package:
+//!
+//! - A standby reads the Lease every `retry_period`. It may take the Lease when nobody holds it
+//!   or when the holder's record has not changed for `lease_duration` *as measured by the
+//!   standby's own clock since it first saw that record* — so clock skew between replicas does
+//!   not matter. Taking and renewing are updates with the read `resourceVersion`, so two
+//!   candidates can never both succeed.
+//! - The leader renews every `lease_duration / 3`; when it has not managed to renew for
+//!   `renew_deadline` (< `lease_duration`) it reports the leadership lost and must stop acting
+//!   before any standby can consider the Lease expired.
+//! - On shutdown the leader releases the Lease (empty holder, 1 s duration) so a standby takes
+//!   over at its next retry instead of waiting for expiry.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, PostParams};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::LeaseConfig;
+
+/// A failed Lease request.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaderError {
+    /// Reading the Lease failed.
+    #[error("failed to read Lease {name}: {source}")]
+    Read {
+        /// `namespace/name`.
+        name: String,
+        /// Cause.
+        source: kube::Error,
+    },
+    /// Creating or updating the Lease failed (other than a lost race).
+    #[error("failed to write Lease {name}: {source}")]
+    Write {
+        /// `namespace/name`.
+        name: String,
+        /// Cause.
+        source: kube::Error,
+    },
+    /// A request took longer than allowed.
+    #[error("Lease request timed out")]
+    Timeout,
+}
+
+/// A Lease's holder record: holder, renew time, transitions, duration.
+type HolderRecord = (Option<String>, Option<MicroTime>, Option<i32>, Option<i32>);
+
+/// The holder record as last observed, and when it was first observed (local clock).
+#[derive(Default)]
+struct Observation {
+    record: Option<HolderRecord>,
+    since: Option<Instant>,
+}
+
+impl Observation {
+    fn update(&mut self, spec: &LeaseSpec) -> Instant {
+        let record = (
+            spec.holder_identity.clone(),
+            spec.renew_time.clone(),
+            spec.lease_transitions,
+            spec.lease_duration_seconds,
+        );
+        if self.record.as_ref() != Some(&record) || self.since.is_none() {
+            self.record = Some(record);
+            self.since = Some(Instant::now());
+        }
+        self.since.unwrap_or_else(Instant::now)
+    }
+}
+
+/// Competes for the Lease.
+#[derive(Clone)]
+pub struct LeaderElector {
+    api: Api<Lease>,
+    config: LeaseConfig,
+}
+
+/// Holding the Lease. Renews in the background until released or lost.
+pub struct Leadership {
+    lost: CancellationToken,
+    stop: CancellationToken,
+    renewer: JoinHandle<()>,
+    latest: Arc<Mutex<Lease>>,
+    api: Api<Lease>,
+    config: LeaseConfig,
+}
+
+impl LeaderElector {
+    /// An elector for the configured Lease.
+    pub fn new(client: Client, config: LeaseConfig) -> LeaderElector {
+        LeaderElector {
+            api: Api::namespaced(client, &config.namespace),
+            config,
+        }
+    }
+
+    fn lease_name(&self) -> String {
+        format!("{}/{}", self.config.namespace, self.config.name)
+    }
+
+    /// Waits until this replica holds the Lease. `None` if `shutdown` came first.
+    pub async fn acquire(&self, shutdown: &CancellationToken) -> Option<Leadership> {
+        let mut observation = Observation::default();
+        let mut logged_holder: Option<String> = None;
+        loop {
+            match self.try_acquire_or_renew(&mut observation).await {
+                Ok(Ok(lease)) => {
+                    tracing::info!(lease = %self.lease_name(), identity = %self.config.identity, "acquired the Lease; leading");
+                    return Some(self.lead(lease));
+                }
+                Ok(Err(holder)) => {
+                    if logged_holder.as_deref() != Some(holder.as_str()) {
+                        tracing::info!(lease = %self.lease_name(), %holder, "another replica leads; standing by");
+                        logged_holder = Some(holder);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(lease = %self.lease_name(), %error, "could not acquire the Lease");
+                }
+            }
+            let jitter = self.config.retry_period.mul_f64(jitter_fraction() * 0.2);
+            tokio::select! {
+                () = shutdown.cancelled() => return None,
+                () = tokio::time::sleep(self.config.retry_period + jitter) => {}
+            }
+        }
+    }
+
+    /// One attempt: `Ok(Ok(lease))` when this replica now holds the Lease, `Ok(Err(holder))`
+    /// when another replica validly holds it (or won the race).
+    async fn try_acquire_or_renew(
+        &self,
+        observation: &mut Observation,
+    ) -> Result<Result<Lease, String>, LeaderError> {
+        let name = &self.config.name;
+        let current = self
+            .with_timeout(self.api.get_opt(name))
+            .await?
+            .map_err(|source| LeaderError::Read {
+                name: self.lease_name(),
+                source,
+            })?;
+        let now = MicroTime(Timestamp::now());
+        let Some(mut lease) = current else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(self.config.namespace.clone()),
+                    ..Default::default()
+                },
+                spec: Some(self.spec(None, now)),
+            };
+            return match self
+                .with_timeout(self.api.create(&PostParams::default(), &lease))
+                .await?
+            {
+                Ok(created) => Ok(Ok(created)),
+                Err(kube::Error::Api(e)) if e.code == 409 => Ok(Err("(another candidate)".into())),
+                Err(source) => Err(LeaderError::Write {
+                    name: self.lease_name(),
+                    source,
+                }),
+            };
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let since = observation.update(&spec);
+        let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
+        if let Some(holder) = &holder
+            && *holder != self.config.identity
+        {
+            let duration = spec
+                .lease_duration_seconds
+                .and_then(|s| u64::try_from(s).ok())
+                .map_or(self.config.lease_duration, Duration::from_secs);
+            if since.elapsed() < duration {
+                return Ok(Err(holder.clone()));
+            }
+            tracing::info!(lease = %self.lease_name(), %holder, "the Lease expired; taking over");
+        }
+        lease.spec = Some(self.spec(Some(&spec), now));
+        self.write(lease).await
+    }
+
+    /// The spec this replica writes, taking over from or renewing `previous`.
+    fn spec(&self, previous: Option<&LeaseSpec>, now: MicroTime) -> LeaseSpec {
+        let renewing = previous
+            .and_then(|p| p.holder_identity.as_deref())
+            .is_some_and(|h| h == self.config.identity);
+        let duration = i32::try_from(self.config.lease_duration.as_secs()).unwrap_or(i32::MAX);
+        LeaseSpec {
+            holder_identity: Some(self.config.identity.clone()),
+            lease_duration_seconds: Some(duration),
+            acquire_time: if renewing {
+                previous.and_then(|p| p.acquire_time.clone())
+            } else {
+                Some(now.clone())
+            },
+            renew_time: Some(now),
+            lease_transitions: match previous {
+                None => Some(0),
+                Some(p) if renewing => p.lease_transitions,
+                Some(p) => Some(p.lease_transitions.unwrap_or(0) + 1),
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Replaces the Lease (optimistic concurrency on its resourceVersion).
+    async fn write(&self, lease: Lease) -> Result<Result<Lease, String>, LeaderError> {
+        match self
+            .with_timeout(
+                self.api
+                    .replace(&self.config.name, &PostParams::default(), &lease),
+            )
+            .await?
+        {
+            Ok(written) => Ok(Ok(written)),
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(Err("(a concurrent writer)".into())),
+            Err(source) => Err(LeaderError::Write {
+                name: self.lease_name(),
+                source,
+            }),
+        }
+    }
+
+    async fn with_timeout<T>(
+        &self,
+        f: impl std::future::Future<Output = T>,
+    ) -> Result<T, LeaderError> {
+        tokio::time::timeout(self.config.retry_period.max(Duration::from_secs(1)), f)
+            .await
+            .map_err(|_| LeaderError::Timeout)
+    }
+
+    fn lead(&self, lease: Lease) -> Leadership {
+        let lost = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let latest = Arc::new(Mutex::new(lease));
+        let renewer = tokio::spawn(renew(
+            self.clone(),
+            latest.clone(),
+            lost.clone(),
+            stop.clone(),
+        ));
+        Leadership {
+            lost,
+            stop,
+            renewer,
+            latest,
+            api: self.api.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// Renews every `renew_interval`; on failure retries every `retry_period` until
+/// `renew_deadline` has passed since the last successful renewal, then cancels `lost`.
+async fn renew(
+    elector: LeaderElector,
+    latest: Arc<Mutex<Lease>>,
+    lost: CancellationToken,
+    stop: CancellationToken,
+) {
+    let config = &elector.config;
+    let mut last_renewal = Instant::now();
+    let mut observation = Observation::default();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(config.renew_interval()) => {}
+        }
+        loop {
+            let attempt = Instant::now();
+            // Fast path: update the Lease we last wrote; on a conflict, read and decide.
+            let mut lease = latest.lock().map(|l| l.clone()).unwrap_or_default();
+            let previous = lease.spec.clone();
+            lease.spec = Some(elector.spec(previous.as_ref(), MicroTime(Timestamp::now())));
+            let result = match elector.write(lease).await {
+                Ok(Err(_conflict)) => elector.try_acquire_or_renew(&mut observation).await,
+                other => other,
+            };
+            match result {
+                Ok(Ok(written)) => {
+                    if let Ok(mut l) = latest.lock() {
+                        *l = written;
+                    }
+                    last_renewal = attempt;
+                    break;
+                }
+                Ok(Err(holder)) => {
+                    tracing::warn!(%holder, "another replica holds the Lease; leadership lost");
+                    lost.cancel();
+                    return;
+                }
+                Err(error) => tracing::warn!(%error, "failed to renew the Lease"),
+            }
+            if last_renewal.elapsed() >= config.renew_deadline {
+                tracing::error!(
+                    deadline = ?config.renew_deadline,
+                    "could not renew the Lease in time; leadership lost"
+                );
+                lost.cancel();
+                return;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(config.retry_period) => {}
+            }
+        }
+    }
+}
+
+impl Leadership {
+    /// Cancelled when the Lease could not be renewed in time or was taken over: stop acting.
+    pub fn lost(&self) -> CancellationToken {
+        self.lost.clone()
+    }
+
+    /// Stops renewing and, unless the leadership was lost, hands the Lease back so that a
+    /// standby can take over at once.
+    pub async fn release(self) {
+        self.stop.cancel();
+        let _ = self.renewer.await;
+        if self.lost.is_cancelled() {
+            return;
+        }
+        let mut lease = self.latest.lock().map(|l| l.clone()).unwrap_or_default();
+        let now = MicroTime(Timestamp::now());
+        lease.spec = Some(LeaseSpec {
+            holder_identity: None,
+            lease_duration_seconds: Some(1),
+            acquire_time: Some(now.clone()),
+            renew_time: Some(now),
+            lease_transitions: lease.spec.as_ref().and_then(|s| s.lease_transitions),
+            ..Default::default()
+        });
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => tracing::info!(lease = %self.config.name, "released the Lease"),
+            Err(error) => tracing::warn!(%error, "failed to release the Lease"),
+        }
+    }
+}
+
+/// A number in [0, 1) that differs between calls and processes.
+fn jitter_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(Timestamp::now().as_nanosecond() as u64);
+    (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elector(identity: &str) -> LeaderElector {
+        // The API is never called by these tests.
+        let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+        let client = Client::try_from(config).unwrap();
+        LeaderElector::new(client, LeaseConfig::new("l", "ns", identity))
+    }
+
+    #[tokio::test]
+    async fn taking_over_counts_a_transition_and_renewing_keeps_the_acquire_time() {
+        let a = elector("a");
+        let t0 = MicroTime(Timestamp::from_second(100).unwrap());
+        let t1 = MicroTime(Timestamp::from_second(105).unwrap());
+        let first = a.spec(None, t0.clone());
+        assert_eq!(first.lease_transitions, Some(0));
+        assert_eq!(first.lease_duration_seconds, Some(15));
+        let renewed = a.spec(Some(&first), t1.clone());
+        assert_eq!(renewed.acquire_time, Some(t0));
+        assert_eq!(renewed.renew_time, Some(t1.clone()));
+        assert_eq!(renewed.lease_transitions, Some(0));
+        let b = elector("b");
+        let taken = b.spec(Some(&renewed), t1.clone());
+        assert_eq!(taken.holder_identity.as_deref(), Some("b"));
+        assert_eq!(taken.acquire_time, Some(t1));
+        assert_eq!(taken.lease_transitions, Some(1));
+    }
+
+    #[tokio::test]
+    async fn an_observation_restarts_only_when_the_record_changes() {
+        let mut o = Observation::default();
+        let spec = LeaseSpec {
+            holder_identity: Some("a".into()),
+            ..Default::default()
+        };
+        let first = o.update(&spec);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(o.update(&spec), first);
+        let renewed = LeaseSpec {
+            renew_time: Some(MicroTime(Timestamp::now())),
+            ..spec
+        };
+        assert!(o.update(&renewed) > first);
+    }
+}
