@@ -212,6 +212,7 @@ pub async fn demo(options: DemoOptions, progress: Arc<Progress>) -> Result<(), S
         until_idle: None,
         metrics_port: None,
         memory_budget: None,
+        status: None,
     };
     // Stop once everything produced was consumed (the stop commits it), or on Ctrl-C.
     let (done_flag, produced_count, progress_watch) = (

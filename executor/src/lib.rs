@@ -16,3 +16,9 @@ pub mod settings;
 pub mod status;
 pub mod ticks;
 pub mod transform;
+
+/// Installs the process-wide rustls `CryptoProvider` (aws-lc-rs), which kube's client and the
+/// AWS SDK share. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

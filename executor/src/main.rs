@@ -111,6 +111,8 @@ fn main() -> ExitCode {
         Some(cli.log.as_deref().unwrap_or(default_filter)),
         cli.log_format.as_deref(),
     );
+    // kube's rustls and the AWS SDK's share one process-wide crypto provider.
+    sluice_executor::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -155,6 +157,7 @@ fn main() -> ExitCode {
                 until_idle,
                 metrics_port: Some(metrics_port.unwrap_or(validated.settings.metrics_port)),
                 memory_budget: None,
+                status: sluice_executor::status::StatusTarget::from_env(&validated.id),
             };
             let result = runtime.block_on(run(
                 validated,

@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub metrics_port: Option<u16>,
     /// Memory budget override.
     pub memory_budget: Option<u64>,
+    /// Write this pod's partition progress into the job's status (in a pod).
+    pub status: Option<crate::status::StatusTarget>,
 }
 
 /// Why a run failed.
@@ -87,6 +89,10 @@ pub async fn run(
             Err(e) => tracing::warn!(port, error = %e, "cannot serve metrics"),
         }
     }
+    let status = match &options.status {
+        Some(target) => start_status(target, &progress, job.settings.status_interval).await,
+        None => None,
+    };
     let namespace = job.source.position_namespace();
     let mut sink = job
         .sink
@@ -123,7 +129,46 @@ pub async fn run(
         ok = result.is_ok(),
         "stopped"
     );
+    if let Some((stop, task)) = status {
+        let _ = stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the final status write did not finish in 5 s");
+        }
+    }
     result.map_err(RunError::from)
+}
+
+/// Starts writing this pod's progress into the job's status; `None` (logged) when no
+/// Kubernetes client can be configured, since status is reporting, not the data path.
+async fn start_status(
+    target: &crate::status::StatusTarget,
+    progress: &Arc<Progress>,
+    interval: Duration,
+) -> Option<(
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+)> {
+    match crate::status::StatusWriter::in_cluster(&target.namespace, &target.job, &target.pod).await
+    {
+        Ok(writer) => {
+            tracing::info!(job = %target.job, pod = %target.pod, interval_s = interval.as_secs(), "writing progress to the job status");
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(crate::status::publish_loop(
+                writer,
+                Arc::clone(progress),
+                interval,
+                rx,
+            ));
+            Some((tx, task))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "no status write-back");
+            None
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

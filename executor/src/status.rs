@@ -20,6 +20,9 @@ use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use sluice_crds::{PartitionStatus, StreamingJob};
 
+use crate::connector::SplitId;
+use crate::progress::Progress;
+
 /// The prefix of executor field managers; the pod name follows.
 pub const FIELD_MANAGER_PREFIX: &str = "sluice-executor-";
 
@@ -157,5 +160,128 @@ impl StatusWriter {
         }
         tracing::debug!(job = %id(), entries = entries.len(), "published partition status");
         Ok(())
+    }
+}
+
+/// Which job's status a running executor writes, and as which pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusTarget {
+    /// The job's namespace.
+    pub namespace: String,
+    /// The job's name.
+    pub job: String,
+    /// This pod's name.
+    pub pod: String,
+}
+
+impl StatusTarget {
+    /// The target when running in a pod: `POD_NAME` (and `POD_NAMESPACE`, else the job's
+    /// namespace) set by the operator's Deployment. `None` outside Kubernetes.
+    pub fn from_env(job_id: &str) -> Option<StatusTarget> {
+        let pod = std::env::var("POD_NAME").ok().filter(|p| !p.is_empty())?;
+        let (job_ns, job) = match job_id.split_once('/') {
+            Some((ns, name)) => (ns.to_owned(), name.to_owned()),
+            None => ("default".to_owned(), job_id.to_owned()),
+        };
+        let namespace = std::env::var("POD_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(job_ns);
+        Some(StatusTarget {
+            namespace,
+            job,
+            pod,
+        })
+    }
+}
+
+/// Status entries of the splits this process owns, plus those in `also` (its last owned
+/// splits, reported once more after a graceful stop handed them over).
+pub fn entries(
+    progress: &Progress,
+    also: &std::collections::BTreeSet<SplitId>,
+) -> Vec<PartitionStatus> {
+    progress.with(|s| {
+        s.splits
+            .iter()
+            .filter(|(id, p)| p.owned || also.contains(*id))
+            .filter_map(|(id, p)| {
+                let committed = p.committed_offset?;
+                let count = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                Some(PartitionStatus {
+                    topic: id.topic.clone(),
+                    partition: id.partition,
+                    committed_offset: committed,
+                    high_watermark: p.high_watermark,
+                    lag: p.high_watermark.map(|h| (h - committed).max(0)),
+                    records_in: count(p.counters.records_in),
+                    records_out: count(p.counters.records_out),
+                    records_filtered: count(p.counters.records_filtered),
+                    records_failed: count(p.counters.records_failed),
+                    files_written: count(p.counters.files_written),
+                    bytes_written: count(p.counters.bytes_written),
+                    pod: None,
+                    last_commit_time: p.last_commit.clone(),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The splits this process owns now.
+fn owned(progress: &Progress) -> std::collections::BTreeSet<SplitId> {
+    progress.with(|s| {
+        s.splits
+            .iter()
+            .filter(|(_, p)| p.owned)
+            .map(|(id, _)| id.clone())
+            .collect()
+    })
+}
+
+/// Publishes this pod's entries every `interval` until `stop` changes, then once more with the
+/// final committed positions of the splits it owned just before stopping (a graceful stop hands
+/// them over; the operator drops a gone pod's entries). Failures are logged and retried at the
+/// next interval: status is reporting, never a reason to stop the data path.
+pub async fn publish_loop(
+    writer: StatusWriter,
+    progress: std::sync::Arc<Progress>,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut sample = tokio::time::interval(Duration::from_secs(1));
+    sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let none = std::collections::BTreeSet::new();
+    let mut last_owned = none.clone();
+    let mut published: Option<Instant> = None;
+    let mut failing = false;
+    loop {
+        let stopping = tokio::select! {
+            _ = sample.tick() => false,
+            _ = stop.changed() => true,
+        };
+        if !stopping {
+            last_owned = owned(&progress);
+            if published.is_some_and(|at| at.elapsed() < interval) {
+                continue;
+            }
+        }
+        let also = if stopping { &last_owned } else { &none };
+        published = Some(Instant::now());
+        match writer.publish(&entries(&progress, also)).await {
+            Ok(()) if failing => {
+                tracing::info!("status write-back works again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(error) if !failing || stopping => {
+                tracing::warn!(%error, code = ?error.code(), "cannot write the job status (retrying)");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+        if stopping {
+            return;
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! entries (down to none), skipped duplicates, and errors with their HTTP code. The operator's
 //! tests (`operator/tests/api_server.rs`) cover the same writer with the executor's RBAC.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -85,10 +87,9 @@ fn owners(job: &StreamingJob) -> Vec<(i32, String)> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pods_publish_their_own_partition_entries_and_only_those() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let server = ApiServer::start();
+/// A client of `server` with the StreamingJob CRD installed and established.
+async fn client_with_crd(server: &ApiServer) -> Client {
+    sluice_executor::install_crypto_provider();
     let config = kube::Config::from_custom_kubeconfig(
         Kubeconfig::read_from(&server.kubeconfig).unwrap(),
         &KubeConfigOptions::default(),
@@ -117,22 +118,35 @@ async fn pods_publish_their_own_partition_entries_and_only_those() {
         }
     })
     .await;
+    client
+}
+
+/// Creates the job `name` (retrying while the new CRD's endpoint comes up).
+async fn create_job(client: &Client, name: &str) -> Api<StreamingJob> {
     let jobs: Api<StreamingJob> = Api::namespaced(client.clone(), "default");
     let job = serde_json::json!({
         "apiVersion": "sluice.dev/v1alpha1", "kind": "StreamingJob",
-        "metadata": {"name": "ticks"},
+        "metadata": {"name": name},
         "spec": {"sql": "INSERT INTO s SELECT * FROM t"}
     });
     eventually("the job to be created", || {
         let jobs = jobs.clone();
         let job = job.clone();
         async move {
-            jobs.patch("ticks", &PatchParams::apply("test"), &Patch::Apply(&job))
+            jobs.patch(name, &PatchParams::apply("test"), &Patch::Apply(&job))
                 .await
                 .ok()
         }
     })
     .await;
+    jobs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_publish_their_own_partition_entries_and_only_those() {
+    let server = ApiServer::start();
+    let client = client_with_crd(&server).await;
+    let jobs = create_job(&client, "ticks").await;
     let a = StatusWriter::with_client(client.clone(), "default", "ticks", "pod-a");
     let b = StatusWriter::with_client(client.clone(), "default", "ticks", "pod-b");
     assert_eq!(a.field_manager(), "sluice-executor-pod-a");
@@ -188,4 +202,65 @@ async fn pods_publish_their_own_partition_entries_and_only_those() {
     let gone = StatusWriter::with_client(client, "default", "no-such-job", "pod-a");
     let err = gone.publish(&[entry(0, 1)]).await.unwrap_err();
     assert_eq!(err.code(), Some(404), "{err}");
+}
+
+/// A real `sluice run` in "pod mode" (`POD_NAME` set, kubeconfig of the real API server)
+/// writes its committed offsets, lag and counters into the job's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_executor_writes_its_progress_into_the_job_status() {
+    let server = ApiServer::start();
+    let client = client_with_crd(&server).await;
+    let group = support::unique("status");
+    let jobs = create_job(&client, &group).await;
+    let kafka = support::Kafka::start("ticks", 3);
+    kafka.produce("ticks", 0, 3_000, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let sink = format!("file://{}/lake", dir.path().display());
+    let manifests = support::write_job(
+        dir.path(),
+        &support::job_yaml(&kafka.bootstrap, "ticks", &group, &sink, "", ""),
+    );
+    let out = Command::new(support::SLUICE)
+        .args(["run", "--metrics-port", "0", "--until-idle", "3s", "-f"])
+        .arg(&manifests)
+        .env("POD_NAME", "executor-0")
+        .env("POD_NAMESPACE", "default")
+        .env("KUBECONFIG", &server.kubeconfig)
+        .env("SLUICE_LOG", "info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "sluice run failed:\n{log}");
+    assert!(
+        log.contains("writing progress to the job status"),
+        "status write-back did not start:\n{log}"
+    );
+    let report = support::verify(&sink, 3_000, &[]);
+    let job = jobs.get(&group).await.unwrap();
+    let mut parts = job.status.clone().unwrap_or_default().partitions;
+    parts.sort_by_key(|p| p.partition);
+    assert_eq!(
+        parts.iter().map(|p| p.partition).collect::<Vec<_>>(),
+        [0, 1, 2],
+        "one entry per partition: {parts:?}\n{log}"
+    );
+    for p in &parts {
+        assert_eq!(p.topic, "ticks");
+        assert_eq!(p.pod.as_deref(), Some("executor-0"));
+        assert_eq!(p.high_watermark, Some(p.committed_offset), "{p:?}");
+        assert_eq!(p.lag, Some(0), "{p:?}");
+        assert_eq!(p.records_in, p.committed_offset, "{p:?}");
+        assert!(p.last_commit_time.is_some(), "{p:?}");
+    }
+    let sum = |f: fn(&PartitionStatus) -> i64| parts.iter().map(f).sum::<i64>();
+    assert_eq!(sum(|p| p.committed_offset), 3_000);
+    assert_eq!(sum(|p| p.records_in), 3_000);
+    assert_eq!(
+        sum(|p| p.records_out) as u64,
+        report.expected,
+        "records out match what the query keeps"
+    );
+    assert_eq!(sum(|p| p.records_out) + sum(|p| p.records_filtered), 3_000);
+    assert!(sum(|p| p.files_written) > 0 && sum(|p| p.bytes_written) > 0);
+    assert_eq!((report.missing, report.duplicated), (0, 0), "{report:?}");
 }
