@@ -149,6 +149,19 @@ pub fn validate(
         }
     }
     let Some(plan) = plan else {
+        // The SQL failed, yet the options of the tables it names are worth checking too, so
+        // that one run lists every mistake.
+        let words: std::collections::HashSet<String> = job
+            .spec
+            .sql
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map(str::to_lowercase)
+            .collect();
+        for table in &same_namespace {
+            if words.contains(&table.sql_name().to_lowercase()) {
+                problems.extend(table_option_problems(table, &id));
+            }
+        }
         return Err(problems);
     };
     let ctx = ValidationContext { job: id.clone() };
@@ -180,6 +193,32 @@ pub fn validate(
         }),
         _ => Err(problems),
     }
+}
+
+/// The connector and option problems of one table, checked for each role its connector
+/// plays (without a job's SQL: what a table is used as is not known).
+fn table_option_problems(table: &StreamingTable, job: &str) -> Vec<Problem> {
+    let Ok(def) = TableDef::from_resource(table) else {
+        return Vec::new(); // column problems are reported with the catalog's errors
+    };
+    let mut problems = Vec::new();
+    let Some(c) = connector::connector(&def.connector) else {
+        return problems;
+    };
+    let ctx = ValidationContext {
+        job: job.to_owned(),
+    };
+    for role in c.roles() {
+        match role {
+            Role::Source => {
+                table_problems(&def, c.source(&def, &ctx), &mut problems);
+            }
+            Role::Sink => {
+                table_problems(&def, c.sink(&def, &ctx), &mut problems);
+            }
+        }
+    }
+    problems
 }
 
 fn table_problem(table: &TableDef, option: Option<&str>, message: String) -> Problem {
@@ -376,7 +415,16 @@ mod tests {
                 .into();
         let (job, _) = m.job(None).unwrap();
         let problems = validate(job, &tables(&m)).unwrap_err();
-        assert_eq!(problems.len(), 1, "{problems:?}");
+        // The SQL error, and the option mistake of a table the failed SQL names: one run
+        // lists both.
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(
+            problems[1].subject,
+            Subject::Table {
+                resource: "default/sink-table".into(),
+                option: Some("sink.rolling-policy.file-sizee".into())
+            }
+        );
         assert_eq!(
             problems[0].subject,
             Subject::Sql(Some(Location {
