@@ -284,6 +284,44 @@ pub fn parse_quantity_bytes(s: &str) -> Result<u64, String> {
     Ok((n * factor) as u64)
 }
 
+/// The source table option that sends records the job cannot process to a dead-letter path
+/// instead of stopping the job.
+pub const DEAD_LETTER_PATH: &str = "sluice.dead-letter.path";
+
+/// Reads `sluice.dead-letter.path`: `s3://bucket/prefix` (also `s3a://`) or
+/// `file:///absolute/dir`. It may not be combined with `<format>.ignore-parse-errors`, which
+/// drops malformed records instead.
+pub fn dead_letter_path(
+    o: &mut Options<'_>,
+    ignore_parse_errors: bool,
+) -> Option<crate::connector::filesystem::options::Location> {
+    let raw = o.string(DEAD_LETTER_PATH)?;
+    if o.is_secret(DEAD_LETTER_PATH) {
+        o.error(
+            DEAD_LETTER_PATH,
+            format!("option '{DEAD_LETTER_PATH}' cannot come from a Secret"),
+        );
+        return None;
+    }
+    match crate::connector::filesystem::options::Location::parse(raw.trim()) {
+        Ok(location) if ignore_parse_errors => {
+            let _ = location;
+            o.error(
+                DEAD_LETTER_PATH,
+                format!(
+                    "'{DEAD_LETTER_PATH}' and 'json.ignore-parse-errors' both say what to do with malformed records: keep them in the dead-letter path or drop them; set only one"
+                ),
+            );
+            None
+        }
+        Ok(location) => Some(location),
+        Err(e) => {
+            o.error(DEAD_LETTER_PATH, format!("invalid dead-letter path: {e}"));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use crate::transform::{FailedRecord, Transform};
 pub enum PipelineError {
     /// A record could not be decoded or evaluated and no dead-letter path is set.
     #[error(
-        "record at topic {topic} partition {partition} offset {offset} could not be processed: {reason}. Nothing after it was committed. Fix the record or the statement, set json.ignore-parse-errors=true on the source table to skip malformed records, or set a dead-letter path"
+        "record at topic {topic} partition {partition} offset {offset} could not be processed: {reason}. Nothing after it was committed. Fix the record or the statement, set json.ignore-parse-errors=true on the source table to skip malformed records, or set sluice.dead-letter.path on the source table to keep them aside"
     )]
     PoisonRecord {
         /// Topic.
@@ -36,6 +36,9 @@ pub enum PipelineError {
     /// The sink failed.
     #[error("sink failed: {0}")]
     Sink(String),
+    /// The dead-letter path cannot be written by this sink.
+    #[error("cannot use {key}: {0}", key = crate::options::DEAD_LETTER_PATH)]
+    DeadLetter(String),
 }
 
 /// How long a stop may take to commit what is buffered.
@@ -51,6 +54,8 @@ pub struct Pipeline {
     commit_interval: Duration,
     roll_check: Duration,
     stop_when_idle: bool,
+    /// Failed records go to the sink's dead-letter path instead of stopping the job.
+    dead_letters: bool,
 }
 
 impl Pipeline {
@@ -73,7 +78,29 @@ impl Pipeline {
             commit_interval,
             roll_check: Duration::from_millis(500),
             stop_when_idle,
+            dead_letters: false,
         }
+    }
+
+    /// Points the sink at the source table's dead-letter path, if it has one.
+    fn open_dead_letters(&mut self) -> Result<(), PipelineError> {
+        let Some(raw) = self
+            .transform
+            .plan()
+            .source
+            .options
+            .get(crate::options::DEAD_LETTER_PATH)
+        else {
+            return Ok(());
+        };
+        let location = crate::connector::filesystem::options::Location::parse(raw.trim())
+            .map_err(PipelineError::DeadLetter)?;
+        self.sink
+            .set_dead_letter(&location)
+            .map_err(PipelineError::DeadLetter)?;
+        tracing::info!(path = %location.uri(), "records that cannot be processed go to the dead-letter path");
+        self.dead_letters = true;
+        Ok(())
     }
 
     /// Runs until the source stops (after `shutdown` resolves, or when idle with
@@ -85,54 +112,59 @@ impl Pipeline {
         rolls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         let mut stopping = false;
-        let result = loop {
-            let (used, budget, _) = self.sink.memory();
-            let overloaded = used > budget;
-            self.progress.with(|s| {
-                s.heartbeat = Instant::now();
-                s.memory = self.sink.memory();
-            });
-            tokio::select! {
-                event = self.events.recv(), if !overloaded => match event {
-                    Some(SourceEvent::Batch { split, batch, high_watermark }) => {
-                        if let Err(e) = self.on_batch(&split, batch, high_watermark).await {
+        let setup = self.open_dead_letters();
+        let result = if let Err(e) = setup {
+            Err(e)
+        } else {
+            loop {
+                let (used, budget, _) = self.sink.memory();
+                let overloaded = used > budget;
+                self.progress.with(|s| {
+                    s.heartbeat = Instant::now();
+                    s.memory = self.sink.memory();
+                });
+                tokio::select! {
+                    event = self.events.recv(), if !overloaded => match event {
+                        Some(SourceEvent::Batch { split, batch, high_watermark }) => {
+                            if let Err(e) = self.on_batch(&split, batch, high_watermark).await {
+                                break Err(e);
+                            }
+                        }
+                        Some(SourceEvent::Assigned { split, position }) => {
+                            self.sink.assign(&split, position);
+                            self.progress.with(|s| {
+                                s.ready = true;
+                                let p = s.splits.entry(split).or_default();
+                                p.position = position;
+                                p.owned = true;
+                            });
+                        }
+                        Some(SourceEvent::Revoked { splits, done }) => {
+                            self.hand_over(&splits).await;
+                            let _ = done.send(());
+                        }
+                        Some(SourceEvent::Idle) => {
+                            if self.stop_when_idle && !stopping {
+                                tracing::info!("no records for the idle interval: stopping");
+                                stopping = true;
+                                self.source.stop();
+                            }
+                        }
+                        Some(SourceEvent::Fatal(e)) => break Err(PipelineError::Source(e)),
+                        Some(SourceEvent::Stopped) | None => break Ok(()),
+                    },
+                    event = self.sink.next_event() => {
+                        if let Err(e) = self.on_sink_event(event) {
                             break Err(e);
                         }
                     }
-                    Some(SourceEvent::Assigned { split, position }) => {
-                        self.sink.assign(&split, position);
-                        self.progress.with(|s| {
-                            s.ready = true;
-                            let p = s.splits.entry(split).or_default();
-                            p.position = position;
-                            p.owned = true;
-                        });
+                    _ = commits.tick() => self.sink.commit_all(),
+                    _ = rolls.tick() => self.sink.roll_due(Instant::now()),
+                    () = &mut shutdown, if !stopping => {
+                        tracing::info!("stopping: committing what is buffered");
+                        stopping = true;
+                        self.source.stop();
                     }
-                    Some(SourceEvent::Revoked { splits, done }) => {
-                        self.hand_over(&splits).await;
-                        let _ = done.send(());
-                    }
-                    Some(SourceEvent::Idle) => {
-                        if self.stop_when_idle && !stopping {
-                            tracing::info!("no records for the idle interval: stopping");
-                            stopping = true;
-                            self.source.stop();
-                        }
-                    }
-                    Some(SourceEvent::Fatal(e)) => break Err(PipelineError::Source(e)),
-                    Some(SourceEvent::Stopped) | None => break Ok(()),
-                },
-                event = self.sink.next_event() => {
-                    if let Err(e) = self.on_sink_event(event) {
-                        break Err(e);
-                    }
-                }
-                _ = commits.tick() => self.sink.commit_all(),
-                _ = rolls.tick() => self.sink.roll_due(Instant::now()),
-                () = &mut shutdown, if !stopping => {
-                    tracing::info!("stopping: committing what is buffered");
-                    stopping = true;
-                    self.source.stop();
                 }
             }
         };
@@ -187,15 +219,18 @@ impl Pipeline {
         }
         let first = batch.records[0].offset;
         let next = batch.next_offset().unwrap_or(first);
-        let out = self.transform.process(split, &batch);
+        let mut out = self.transform.process(split, &batch);
         if let Some(f) = out.failed.first().cloned() {
-            return self.stop_at(split, &batch, f).await;
+            if !self.dead_letters {
+                return self.stop_at(split, &batch, f).await;
+            }
+            out.dead_letters = dead_letters(split, &batch, &out.failed);
         }
         let counts = BatchCounts {
             records_in: batch.len() as u64,
             records_out: out.rows.len() as u64,
             records_filtered: out.filtered,
-            records_failed: out.dropped,
+            records_failed: out.dropped + out.dead_letters.len() as u64,
         };
         self.sink.write(split, &out, first, next, counts);
         let bytes: u64 = batch
@@ -311,4 +346,43 @@ impl Pipeline {
             }
         });
     }
+}
+
+/// One JSON line per failed record (the first failure of each): topic, partition, offset,
+/// timestamp (epoch ms), key and value (as text, or base64 in `key_base64`/`value_base64`
+/// when not UTF-8), error.
+fn dead_letters(split: &SplitId, batch: &RawBatch, failed: &[FailedRecord]) -> Vec<(i64, Vec<u8>)> {
+    use base64::Engine as _;
+    let mut out: Vec<(i64, Vec<u8>)> = Vec::with_capacity(failed.len());
+    for f in failed {
+        if out.last().is_some_and(|(o, _)| *o == f.offset) {
+            continue;
+        }
+        let Some(r) = batch.records.get(f.index) else {
+            continue;
+        };
+        let mut line = serde_json::json!({
+            "topic": split.topic,
+            "partition": split.partition,
+            "offset": f.offset,
+            "timestamp": r.timestamp,
+            "error": f.reason,
+        });
+        for (name, bytes) in [("key", batch.bytes(r.key)), ("value", batch.bytes(r.value))] {
+            match bytes.map(std::str::from_utf8) {
+                None => line[name] = serde_json::Value::Null,
+                Some(Ok(text)) => line[name] = serde_json::Value::from(text),
+                Some(Err(_)) => {
+                    line[name] = serde_json::Value::Null;
+                    line[format!("{name}_base64")] = serde_json::Value::from(
+                        base64::engine::general_purpose::STANDARD.encode(bytes.unwrap_or_default()),
+                    );
+                }
+            }
+        }
+        let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+        bytes.push(b'\n');
+        out.push((f.offset, bytes));
+    }
+    out
 }

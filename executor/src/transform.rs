@@ -113,6 +113,9 @@ pub struct Output {
     pub dropped: u64,
     /// Records that failed (decoding, evaluation, NOT NULL), in offset order.
     pub failed: Vec<FailedRecord>,
+    /// Dead letters of failed records, in offset order: (offset, JSON line), written by the
+    /// sink to the dead-letter path when one is set (filled by the pipeline).
+    pub dead_letters: Vec<(i64, Vec<u8>)>,
 }
 
 /// The job's per-batch work.

@@ -4,7 +4,10 @@
 //!   alone), with a control socket for broker faults.
 //! - `produce`: deterministic stock ticks with unique ids.
 //! - `verify`: the oracle — reads a whole sink and compares it with what the test job should
-//!   have produced: missing, duplicated, unexpected ids, wrong partitions.
+//!   have produced: missing, duplicated, unexpected ids, wrong partitions; with the S3
+//!   proxy's log, also whether any object was ever replaced by one with fewer rows.
+//! - `s3-proxy`: a fault-injecting proxy in front of an S3 server (see `testkit/s3_proxy.rs`).
+//! - `dead-letters`: reads a dead-letter path and checks it against the poison records.
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, Write as _};
@@ -17,6 +20,9 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
 use sluice_executor::ticks::Ticks;
+
+#[path = "testkit/s3_proxy.rs"]
+mod s3_proxy;
 
 #[derive(Parser)]
 #[command(name = "sluice-testkit", about = "Test tools for Sluice")]
@@ -39,7 +45,12 @@ enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
         /// Accept fault commands on this Unix socket (one per line: `broker-down ID`,
-        /// `broker-up ID`, `rtt ID MILLIS`, `coordinator GROUP BROKER`).
+        /// `broker-up ID`, `rtt ID MILLIS`, `coordinator GROUP BROKER`,
+        /// `leader TOPIC PARTITION BROKER`, `request-errors API ERROR COUNT` with API one of
+        /// Fetch, Produce, OffsetCommit, OffsetFetch, Heartbeat, JoinGroup, SyncGroup,
+        /// Metadata, FindCoordinator, ListOffsets and ERROR one of NOT_COORDINATOR,
+        /// COORDINATOR_NOT_AVAILABLE, NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT,
+        /// REBALANCE_IN_PROGRESS, TRANSPORT).
         #[arg(long)]
         control: Option<PathBuf>,
     },
@@ -69,9 +80,59 @@ enum Command {
         /// Records per second (0 = as fast as possible).
         #[arg(long, default_value_t = 0)]
         rate: u64,
-        /// Every Nth record is malformed JSON (0 = none).
+        /// Every Nth record is poison (0 = none).
         #[arg(long, default_value_t = 0)]
         poison_every: u64,
+        /// What a poison record is: `malformed` JSON, a `wrong-type` field, or `mixed`
+        /// (alternating).
+        #[arg(long, default_value = "malformed")]
+        poison_kind: String,
+        /// Send every record to this partition (default: id mod partitions).
+        #[arg(long)]
+        partition: Option<i32>,
+        /// Override every record's price (e.g. 1 so that the test job filters them all).
+        #[arg(long)]
+        price: Option<f64>,
+    },
+    /// A fault-injecting proxy in front of an S3 server; prints its URL. Commands on the
+    /// control socket, one per line: `errors RATE`, `ambiguous RATE`, `delay MILLIS`,
+    /// `outage SECONDS`, `fail OP KEY-SUBSTRING STATUS SECONDS`, `clear`.
+    S3Proxy {
+        /// The S3 server, http://HOST:PORT.
+        #[arg(long)]
+        upstream: String,
+        /// Port (0 = any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Write the URL here once listening.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+        /// Unix socket for fault commands.
+        #[arg(long)]
+        control: Option<PathBuf>,
+        /// Log every request here, one JSON line each.
+        #[arg(long)]
+        log: PathBuf,
+    },
+    /// Reads a dead-letter path (directory or s3://bucket/prefix) and checks that it holds
+    /// every poison record of a `produce --poison-every N` run of `count` ids exactly once,
+    /// with topic, partition, offset, value and error. Prints a JSON report.
+    DeadLetters {
+        /// The dead-letter path.
+        #[arg(long)]
+        path: String,
+        /// S3 endpoint.
+        #[arg(long)]
+        s3_endpoint: Option<String>,
+        /// Ids produced: `0..count`.
+        #[arg(long)]
+        count: u64,
+        /// Every Nth record was poison.
+        #[arg(long)]
+        poison_every: u64,
+        /// Partitions of the topic (ids went to id mod partitions, in order).
+        #[arg(long)]
+        partitions: u64,
     },
     /// Consumes a topic with a bare librdkafka consumer until `count` records: the baseline
     /// the benchmark compares the executor with. Prints JSON timings.
@@ -141,6 +202,10 @@ enum Command {
         /// Every Nth record was poison (skipped by the job).
         #[arg(long, default_value_t = 0)]
         poison_every: u64,
+        /// The S3 proxy's request log: also report objects written more than once
+        /// (`rewritten`) and objects replaced by one with fewer rows (`shrunk`).
+        #[arg(long)]
+        proxy_log: Option<PathBuf>,
     },
 }
 
@@ -163,16 +228,45 @@ fn main() -> ExitCode {
             step_ms,
             rate,
             poison_every,
+            poison_kind,
+            partition,
+            price,
         } => produce(
             &bootstrap,
             &topic,
-            count,
-            start,
-            seed,
-            tickers,
-            step_ms,
+            Range { start, count },
+            Generator {
+                seed,
+                tickers,
+                step_ms,
+            },
             rate,
+            Shape {
+                poison_every,
+                poison_kind,
+                partition,
+                price,
+            },
+        ),
+        Command::S3Proxy {
+            upstream,
+            port,
+            ready_file,
+            control,
+            log,
+        } => s3_proxy::run(&upstream, port, ready_file, control, &log),
+        Command::DeadLetters {
+            path,
+            s3_endpoint,
+            count,
             poison_every,
+            partitions,
+        } => dead_letters(
+            &path,
+            s3_endpoint.as_deref(),
+            count,
+            poison_every,
+            partitions,
         ),
         Command::Consume {
             bootstrap,
@@ -205,6 +299,7 @@ fn main() -> ExitCode {
             tickers,
             step_ms,
             poison_every,
+            proxy_log,
         } => verify(
             &sink,
             s3_endpoint.as_deref(),
@@ -213,6 +308,7 @@ fn main() -> ExitCode {
             tickers,
             step_ms,
             poison_every,
+            proxy_log.as_deref(),
         ),
     };
     match result {
@@ -291,6 +387,23 @@ fn mock_kafka(
                             .map_err(|e| e.to_string()),
                         Err(_) => Err("bad broker id".to_owned()),
                     },
+                    ["leader", topic, partition, broker] => {
+                        match (partition.parse(), broker.parse()) {
+                            (Ok(p), Ok(b)) => cluster
+                                .partition_leader(topic, p, Some(b))
+                                .map_err(|e| e.to_string()),
+                            _ => Err("usage: leader TOPIC PARTITION BROKER".to_owned()),
+                        }
+                    }
+                    ["request-errors", api, error, count] => {
+                        match (api_key(api), error_code(error), count.parse::<usize>()) {
+                            (Some(api), Some(error), Ok(n)) => {
+                                cluster.request_errors(api, &vec![error; n]);
+                                Ok(())
+                            }
+                            _ => Err("usage: request-errors API ERROR COUNT".to_owned()),
+                        }
+                    }
                     _ => Err(format!("unknown command {line:?}")),
                 };
                 let mut w = &conn;
@@ -308,18 +421,78 @@ fn mock_kafka(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn produce(
-    bootstrap: &str,
-    topic: &str,
-    count: u64,
+fn api_key(name: &str) -> Option<rdkafka::types::RDKafkaApiKey> {
+    use rdkafka::types::RDKafkaApiKey as K;
+    Some(match name {
+        "Fetch" => K::Fetch,
+        "Produce" => K::Produce,
+        "OffsetCommit" => K::OffsetCommit,
+        "OffsetFetch" => K::OffsetFetch,
+        "Heartbeat" => K::Heartbeat,
+        "JoinGroup" => K::JoinGroup,
+        "SyncGroup" => K::SyncGroup,
+        "Metadata" => K::Metadata,
+        "FindCoordinator" => K::FindCoordinator,
+        "ListOffsets" => K::ListOffsets,
+        _ => return None,
+    })
+}
+
+fn error_code(name: &str) -> Option<rdkafka::types::RDKafkaRespErr> {
+    use rdkafka::types::RDKafkaRespErr as E;
+    Some(match name {
+        "NOT_COORDINATOR" => E::RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+        "COORDINATOR_NOT_AVAILABLE" => E::RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+        "NOT_LEADER_FOR_PARTITION" => E::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+        "REQUEST_TIMED_OUT" => E::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+        "REBALANCE_IN_PROGRESS" => E::RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+        "TRANSPORT" => E::RD_KAFKA_RESP_ERR__TRANSPORT,
+        _ => return None,
+    })
+}
+
+/// Ids `start..start+count`.
+struct Range {
     start: u64,
+    count: u64,
+}
+
+/// The tick generator's parameters (the oracle regenerates with them).
+struct Generator {
     seed: u64,
     tickers: usize,
     step_ms: i64,
-    rate: u64,
+}
+
+/// What is special about the produced records.
+struct Shape {
     poison_every: u64,
+    poison_kind: String,
+    partition: Option<i32>,
+    price: Option<f64>,
+}
+
+fn produce(
+    bootstrap: &str,
+    topic: &str,
+    range: Range,
+    generator: Generator,
+    rate: u64,
+    shape: Shape,
 ) -> Result<(), String> {
+    let Range { start, count } = range;
+    let Generator {
+        seed,
+        tickers,
+        step_ms,
+    } = generator;
+    let poison_every = shape.poison_every;
+    if !["malformed", "wrong-type", "mixed"].contains(&shape.poison_kind.as_str()) {
+        return Err(format!(
+            "--poison-kind {}: expected malformed, wrong-type or mixed",
+            shape.poison_kind
+        ));
+    }
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "5")
@@ -352,14 +525,32 @@ fn produce(
     for id in start..start + count {
         buf.clear();
         let i = ticks.next_into(id, &mut buf);
+        if let Some(price) = shape.price {
+            let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
+            let mut v = v;
+            v["price"] = serde_json::json!(price);
+            buf = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
+        }
         if poison_every > 0 && id % poison_every == poison_every - 1 {
+            let wrong_type = match shape.poison_kind.as_str() {
+                "wrong-type" => true,
+                "mixed" => (id / poison_every) % 2 == 1,
+                _ => false,
+            };
             buf.clear();
-            buf.extend_from_slice(
-                format!("{{\"id\":{id},\"event_time\":\"not a time\",\"ticker\":").as_bytes(),
-            );
+            if wrong_type {
+                // Valid JSON, but the price is not a number.
+                buf.extend_from_slice(
+                    format!("{{\"id\":{id},\"event_time\":\"2024-01-01 00:00:00.000\",\"ticker\":\"XX\",\"price\":\"twelve\"}}").as_bytes(),
+                );
+            } else {
+                buf.extend_from_slice(
+                    format!("{{\"id\":{id},\"event_time\":\"not a time\",\"ticker\":").as_bytes(),
+                );
+            }
         }
         let key = ticks.ticker(i).to_owned();
-        let partition = (id % partitions) as i32;
+        let partition = shape.partition.unwrap_or((id % partitions) as i32);
         loop {
             match producer.send(
                 BaseRecord::to(topic)
@@ -492,13 +683,22 @@ fn bench(
         produce(
             &bootstrap,
             "stock-ticks",
-            records,
+            Range {
+                start: 0,
+                count: records,
+            },
+            Generator {
+                seed: 42,
+                tickers,
+                step_ms,
+            },
             0,
-            42,
-            tickers,
-            step_ms,
-            0,
-            0,
+            Shape {
+                poison_every: 0,
+                poison_kind: "malformed".to_owned(),
+                partition: None,
+                price: None,
+            },
         )?;
         eprintln!("bench: produced in {:.1} s", t.elapsed().as_secs_f64());
         // The baseline.
@@ -603,7 +803,16 @@ fn bench(
             rss / 1024
         );
         if verify_sink {
-            verify(&path, endpoint.as_deref(), records, 42, tickers, step_ms, 0)?;
+            verify(
+                &path,
+                endpoint.as_deref(),
+                records,
+                42,
+                tickers,
+                step_ms,
+                0,
+                None,
+            )?;
         }
         if endpoint.is_some() {
             let _ = std::process::Command::new(repo.join("e2e/rig/moto.sh"))
@@ -657,6 +866,7 @@ struct Expected {
     dir: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify(
     sink: &str,
     s3_endpoint: Option<&str>,
@@ -665,6 +875,7 @@ fn verify(
     tickers: usize,
     step_ms: i64,
     poison_every: u64,
+    proxy_log: Option<&std::path::Path>,
 ) -> Result<(), String> {
     // Regenerate the ticks and apply the statement by hand.
     let mut ticks = Ticks::new(seed, tickers, step_ms);
@@ -715,6 +926,10 @@ fn verify(
         .filter(|&&n| n > 1)
         .map(|&n| u64::from(n - 1))
         .sum();
+    let (rewritten, shrunk, writes) = match proxy_log {
+        Some(log) => rewrites(log)?,
+        None => (0, 0, 0),
+    };
     let report = serde_json::json!({
         "produced": count,
         "expected": expected.len(),
@@ -725,13 +940,120 @@ fn verify(
         "duplicated": duplicated,
         "unexpected": unexpected,
         "misplaced": misplaced,
+        "object_writes": writes,
+        "rewritten": rewritten,
+        "shrunk": shrunk,
     });
     println!("{report}");
-    if missing == 0 && duplicated == 0 && unexpected == 0 && misplaced == 0 {
+    if missing == 0 && duplicated == 0 && unexpected == 0 && misplaced == 0 && shrunk == 0 {
         Ok(())
     } else {
         Err(format!(
             "the sink does not hold each expected record exactly once: {report}"
+        ))
+    }
+}
+
+/// From the S3 proxy's log: data objects written (created) more than once, and writes that
+/// replaced an object with one of fewer rows; and the number of data object writes.
+fn rewrites(log: &std::path::Path) -> Result<(u64, u64, u64), String> {
+    let text = std::fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut rows: HashMap<String, Vec<u64>> = HashMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let op = v["op"].as_str().unwrap_or("");
+        let key = v["key"].as_str().unwrap_or("");
+        if !matches!(op, "PutObject" | "CompleteMultipartUpload")
+            || v["upstream"].as_u64() != Some(200)
+            || key
+                .split('/')
+                .any(|p| p.starts_with('_') || p.starts_with('.'))
+        {
+            continue;
+        }
+        let n = v["rows"].as_u64().unwrap_or(0);
+        rows.entry(format!("{}/{key}", v["bucket"].as_str().unwrap_or("")))
+            .or_default()
+            .push(n);
+    }
+    let writes = rows.values().map(|w| w.len() as u64).sum();
+    let rewritten = rows.values().filter(|w| w.len() > 1).count() as u64;
+    let shrunk = rows
+        .values()
+        .map(|w| w.windows(2).filter(|p| p[1] < p[0]).count() as u64)
+        .sum();
+    Ok((rewritten, shrunk, writes))
+}
+
+/// Checks a dead-letter path against the poison records of ids `0..count` (every
+/// `poison_every`-th, sent to partition id mod `partitions` in id order).
+fn dead_letters(
+    path: &str,
+    s3_endpoint: Option<&str>,
+    count: u64,
+    poison_every: u64,
+    partitions: u64,
+) -> Result<(), String> {
+    let files = read_sink(path, s3_endpoint)?;
+    let expected: std::collections::HashSet<(u64, u64)> = (0..count)
+        .filter(|id| id % poison_every == poison_every - 1)
+        .map(|id| (id % partitions, id / partitions))
+        .collect();
+    let mut seen: HashMap<(u64, u64), u32> = HashMap::new();
+    let (mut lines, mut incomplete, mut unexpected) = (0u64, 0u64, 0u64);
+    for (file, text) in &files {
+        for line in text.lines() {
+            lines += 1;
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{file}: bad dead letter {line:?}: {e}"))?;
+            let (Some(p), Some(o)) = (v["partition"].as_u64(), v["offset"].as_u64()) else {
+                incomplete += 1;
+                continue;
+            };
+            let value = v["value"].as_str().unwrap_or("");
+            let id_ok = serde_json::from_str::<serde_json::Value>(value)
+                .ok()
+                .and_then(|j| j["id"].as_u64())
+                .or_else(|| {
+                    // Malformed JSON: the id is still readable at the start.
+                    value
+                        .strip_prefix("{\"id\":")
+                        .and_then(|r| r.split(',').next())
+                        .and_then(|n| n.parse().ok())
+                })
+                .is_some_and(|id| id % partitions == p && id / partitions == o);
+            if v["topic"].as_str().is_none_or(str::is_empty)
+                || v["error"].as_str().is_none_or(str::is_empty)
+                || !id_ok
+            {
+                incomplete += 1;
+            }
+            if !expected.contains(&(p, o)) {
+                unexpected += 1;
+            }
+            *seen.entry((p, o)).or_default() += 1;
+        }
+    }
+    let missing = expected.iter().filter(|k| !seen.contains_key(k)).count();
+    let duplicated: u64 = seen.values().map(|&n| u64::from(n.saturating_sub(1))).sum();
+    let report = serde_json::json!({
+        "expected": expected.len(),
+        "found": seen.len(),
+        "lines": lines,
+        "files": files.len(),
+        "missing": missing,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "incomplete": incomplete,
+    });
+    println!("{report}");
+    if missing == 0 && duplicated == 0 && unexpected == 0 && incomplete == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the dead letters are not the poison records exactly once: {report}"
         ))
     }
 }

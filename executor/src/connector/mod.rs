@@ -174,6 +174,14 @@ pub trait SinkRuntime: Send {
     fn next_event(&mut self) -> BoxFuture<'_, SinkEvent>;
     /// Rolls everything and waits until all is committed, or the deadline passes.
     fn settle(&mut self, deadline: Duration) -> BoxFuture<'_, Result<(), String>>;
+    /// Writes the dead letters of [`Output::dead_letters`] to `location`, exactly once with
+    /// the data.
+    fn set_dead_letter(&mut self, location: &filesystem::options::Location) -> Result<(), String> {
+        Err(format!(
+            "this sink cannot write dead letters to {}",
+            location.uri()
+        ))
+    }
 }
 
 /// Every connector.

@@ -96,6 +96,10 @@ pub struct PendingFile {
     pub size: u64,
     /// Rows in it.
     pub rows: u64,
+    /// The location of another store the file goes to (a dead-letter path, `s3://bucket` or
+    /// `file:///dir`); the sink's own store when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// A commit record.
@@ -140,6 +144,8 @@ pub struct FileToPublish {
     pub content: FileContent,
     /// Rows.
     pub rows: u64,
+    /// Another store's location (see [`PendingFile::store`]).
+    pub store: Option<String>,
 }
 
 /// The bytes of a file to publish.
@@ -315,8 +321,7 @@ impl CommitLog {
             };
             let record = self.record(&next, Vec::new());
             match self
-                .store
-                .put_if_absent(&self.key(split, next.seq), encode(&record, &[]))
+                .create(&self.key(split, next.seq), encode(&record, &[]))
                 .await?
             {
                 Created::Exists => continue,
@@ -332,6 +337,25 @@ impl CommitLog {
         Err(CommitError::Contended {
             split: split.clone(),
         })
+    }
+
+    /// Creates a record unless its number is taken. A create that reached the store but whose
+    /// answer was lost is retried by the store and then finds the key taken: the record there
+    /// is ours if it holds exactly our bytes (they include the owner, epoch and a timestamp).
+    async fn create(&self, key: &str, bytes: Bytes) -> Result<Created, CommitError> {
+        match self.store.put_if_absent(key, bytes.clone()).await? {
+            Created::Created => Ok(Created::Created),
+            Created::Exists => match self.store.get(key).await? {
+                Some(there) if there == bytes => {
+                    tracing::info!(
+                        key,
+                        "our commit record was created by an attempt whose answer was lost"
+                    );
+                    Ok(Created::Created)
+                }
+                _ => Ok(Created::Exists),
+            },
+        }
     }
 
     async fn newer_exists(&self, split: &SplitId, seq: u64) -> Result<bool, CommitError> {
@@ -388,17 +412,14 @@ impl CommitLog {
                 staged,
                 size: f.size(),
                 rows: f.rows,
+                store: f.store.clone(),
             });
         }
         let record = self.record(next, publish);
         let payload = payload.freeze();
         let key = self.key(&next.split, next.seq);
-        if self
-            .store
-            .put_if_absent(&key, encode(&record, &payload))
-            .await?
-            == Created::Exists
-        {
+        super::fault::reached("before-record");
+        if self.create(&key, encode(&record, &payload)).await? == Created::Exists {
             tracing::warn!(split = %next.split, seq = next.seq, "commit fenced: another executor owns the split");
             return Ok(CommitOutcome::Fenced);
         }
@@ -406,7 +427,9 @@ impl CommitLog {
             tracing::warn!(split = %next.split, seq = next.seq, "commit fenced: a newer record exists");
             return Ok(CommitOutcome::Fenced);
         }
+        super::fault::reached("after-record");
         self.publish(&record.publish, &payload).await?;
+        super::fault::reached("after-publish");
         if next.seq.is_multiple_of(KEEP) {
             self.prune(&next.split, next.seq).await;
         }
@@ -415,6 +438,13 @@ impl CommitLog {
 
     /// Publishes the files a record lists (idempotent).
     async fn publish(&self, files: &[PendingFile], payload: &Bytes) -> Result<(), CommitError> {
+        let mut files = files;
+        if let [first, _, ..] = files {
+            // The first alone, so that a crash can land between two publications.
+            publish_one(self.store.clone(), first.clone(), payload.clone()).await?;
+            super::fault::reached("mid-publish");
+            files = &files[1..];
+        }
         let jobs: Vec<_> = files
             .iter()
             .map(|f| publish_one(self.store.clone(), f.clone(), payload.clone()))
@@ -458,6 +488,15 @@ impl CommitLog {
 
 /// Publishes one file; an object already at its key must be this file (same size).
 async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(), CommitError> {
+    let store = match &f.store {
+        None => store,
+        Some(uri) => super::options::Location::parse(uri)
+            .and_then(|l| store.sibling(&l))
+            .map_err(|message| CommitError::Corrupt {
+                key: f.key.clone(),
+                message: format!("cannot publish to {uri}: {message}"),
+            })?,
+    };
     let created = match &f.staged {
         Staged::Upload { upload, parts } => store.complete_upload(&f.key, upload, parts).await?,
         Staged::Inline { start, len } => {
@@ -543,6 +582,7 @@ mod tests {
             key: key.into(),
             content: FileContent::Inline(Bytes::from(text.to_owned())),
             rows: 1,
+            store: None,
         }
     }
 
@@ -567,6 +607,23 @@ mod tests {
             std::fs::read_to_string(dir.path().join("p=x/f1.json")).unwrap(),
             "{}\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_record_created_by_an_attempt_whose_answer_was_lost_is_ours_not_a_fence() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let key = a.key(&split(), 5);
+        let mine = Bytes::from_static(b"SLUICE1\nmine");
+        assert_eq!(
+            a.create(&key, mine.clone()).await.unwrap(),
+            Created::Created
+        );
+        // The retry of the same create finds our own bytes: created.
+        assert_eq!(a.create(&key, mine).await.unwrap(), Created::Created);
+        // Someone else's record at the number: taken.
+        let theirs = Bytes::from_static(b"SLUICE1\ntheirs");
+        assert_eq!(a.create(&key, theirs).await.unwrap(), Created::Exists);
     }
 
     #[tokio::test]
@@ -618,6 +675,7 @@ mod tests {
                 staged: Staged::Inline { start: 0, len: 4 },
                 size: 4,
                 rows: 1,
+                store: None,
             }],
         );
         a.store

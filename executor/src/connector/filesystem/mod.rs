@@ -2,6 +2,7 @@
 //! local filesystem (`file://`), written exactly once.
 
 pub mod commit_log;
+pub mod fault;
 pub mod options;
 pub mod partition;
 pub mod runtime;

@@ -181,6 +181,10 @@ impl SinkRuntime for FsSinkRuntime {
         Box::pin(self.sink.next_event())
     }
 
+    fn set_dead_letter(&mut self, location: &super::options::Location) -> Result<(), String> {
+        self.sink.set_dead_letter(location)
+    }
+
     fn settle(&mut self, deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             self.sink.roll_all();

@@ -25,6 +25,19 @@ use crate::transform::Output;
 /// Files up to this size travel inside the commit record (one request each to publish).
 const INLINE_LIMIT: usize = 1 << 20;
 
+/// The pseudo partition path of a split's dead letters (in `dedup` of commit records).
+const DEAD_LETTERS: &str = "_sluice_dead_letters";
+
+/// Where dead letters go: another location of the same kind of store, published by the same
+/// commit records as the data (so exactly once, and fenced alike).
+#[derive(Clone, Debug)]
+struct DeadLetterTarget {
+    /// The store's location (`s3://bucket`, `file:///dir`) as written in commit records.
+    store: String,
+    /// Key prefix in it (empty or ending in `/`).
+    prefix: String,
+}
+
 /// What the sink tells the pipeline.
 #[derive(Debug)]
 pub enum SinkEvent {
@@ -80,6 +93,8 @@ struct OpenFile {
     last_write: Instant,
     /// Parts of a multipart upload go through this file's upload task.
     parts: Option<mpsc::UnboundedSender<(Bytes, u64)>>,
+    /// A file of dead letters (always inline, published to the dead-letter store).
+    dead_letter: bool,
 }
 
 /// A rolled file waiting to be committed.
@@ -92,6 +107,7 @@ struct RolledFile {
     rows: u64,
     size: u64,
     state: Staging,
+    dead_letter: bool,
 }
 
 #[derive(Debug)]
@@ -154,6 +170,7 @@ pub struct FsSink {
     rx: mpsc::UnboundedReceiver<TaskEvent>,
     pending: VecDeque<SinkEvent>,
     tasks: u64,
+    dead_letter: Option<DeadLetterTarget>,
 }
 
 impl FsSink {
@@ -183,7 +200,26 @@ impl FsSink {
             rx,
             pending: VecDeque::new(),
             tasks: 0,
+            dead_letter: None,
         }
+    }
+
+    /// Writes dead letters ([`Output::dead_letters`]) to `location`, which must be of the
+    /// same kind as the sink's store (S3 with the same client, or a directory).
+    pub fn set_dead_letter(&mut self, location: &super::options::Location) -> Result<(), String> {
+        use super::options::Location;
+        self.store.sibling(location)?;
+        let (store, prefix) = match location {
+            Location::S3 { bucket, prefix } => (format!("s3://{bucket}"), prefix.clone()),
+            Location::Local(dir) => (format!("file://{}", dir.display()), String::new()),
+        };
+        let prefix = if prefix.is_empty() {
+            prefix
+        } else {
+            format!("{prefix}/")
+        };
+        self.dead_letter = Some(DeadLetterTarget { store, prefix });
+        Ok(())
     }
 
     /// Bytes held: open buffers, small rolled files, parts being uploaded.
@@ -329,6 +365,7 @@ impl FsSink {
                                 created: now,
                                 last_write: now,
                                 parts: None,
+                                dead_letter: false,
                             });
                             w.buckets.insert(bucket.clone(), w.open.len() - 1);
                             w.open.len() - 1
@@ -348,6 +385,49 @@ impl FsSink {
             f.last_offset = row.offset;
             f.last_write = now;
         }
+        if let Some(target) = &self.dead_letter {
+            for (offset, line) in &out.dead_letters {
+                if w.committed
+                    .dedup
+                    .get(DEAD_LETTERS)
+                    .is_some_and(|&hw| *offset <= hw)
+                {
+                    skipped += 1;
+                    continue;
+                }
+                let slot = match w.buckets.get(DEAD_LETTERS) {
+                    Some(&s) => s,
+                    None => {
+                        w.open.push(OpenFile {
+                            key: format!(
+                                "{}{}-{}-{}-{}.json",
+                                target.prefix, self.file_tag, split.topic, split.partition, offset
+                            ),
+                            bucket: DEAD_LETTERS.to_owned(),
+                            first_offset: *offset,
+                            last_offset: *offset,
+                            rows: 0,
+                            buf: Vec::new(),
+                            size: 0,
+                            created: now,
+                            last_write: now,
+                            parts: None,
+                            dead_letter: true,
+                        });
+                        w.buckets.insert(DEAD_LETTERS.to_owned(), w.open.len() - 1);
+                        w.open.len() - 1
+                    }
+                };
+                let f = &mut w.open[slot];
+                let before = f.buf.capacity();
+                f.buf.extend_from_slice(line);
+                self.used = self.used + f.buf.capacity() as u64 - before as u64;
+                f.size += line.len() as u64;
+                f.rows += 1;
+                f.last_offset = *offset;
+                f.last_write = now;
+            }
+        }
         if skipped > 0 {
             tracing::debug!(split = %split, skipped, "rows already in the sink were skipped");
         }
@@ -360,13 +440,19 @@ impl FsSink {
         // Large files upload parts while open; full files roll.
         let mut to_roll = Vec::new();
         for (i, f) in w.open.iter().enumerate() {
-            if f.size >= self.rolling.file_size {
+            let limit = if f.dead_letter {
+                self.rolling.file_size.min(INLINE_LIMIT as u64)
+            } else {
+                self.rolling.file_size
+            };
+            if f.size >= limit {
                 to_roll.push(i);
             }
         }
         let split = split.clone();
         for i in (0..self.splits[&split].open.len()).rev() {
-            if self.splits[&split].open[i].buf.len() >= self.part_size && !to_roll.contains(&i) {
+            let f = &self.splits[&split].open[i];
+            if f.buf.len() >= self.part_size && !f.dead_letter && !to_roll.contains(&i) {
                 self.upload_part(&split, i);
             }
         }
@@ -420,7 +506,8 @@ impl FsSink {
             w.buckets.insert(moved.bucket.clone(), index);
         }
         let cap = f.buf.capacity() as u64;
-        let state = if f.parts.is_none() && f.buf.len() <= INLINE_LIMIT {
+        // Dead letters always travel inline: they go to another store than the uploads.
+        let state = if f.parts.is_none() && (f.buf.len() <= INLINE_LIMIT || f.dead_letter) {
             // Held until the commit publishes it: keep only what it needs.
             f.buf.shrink_to_fit();
             let bytes = Bytes::from(std::mem::take(&mut f.buf));
@@ -457,6 +544,7 @@ impl FsSink {
             rows: f.rows,
             size: f.size,
             state,
+            dead_letter: f.dead_letter,
         });
     }
 
@@ -610,6 +698,11 @@ impl FsSink {
                 key: f.key,
                 content,
                 rows: f.rows,
+                store: if f.dead_letter {
+                    self.dead_letter.as_ref().map(|d| d.store.clone())
+                } else {
+                    None
+                },
             });
         }
         dedup.retain(|_, hw| *hw >= offset);
@@ -829,6 +922,7 @@ fn start_upload(
                 let part = store.upload_part(&key, &upload, number, data).await;
                 let _ = events.send(TaskEvent::PartDone { bytes: accounted });
                 parts.push(part?);
+                super::fault::reached("part-uploaded");
                 number += 1;
             }
             Ok((upload, parts))

@@ -51,6 +51,9 @@ pub struct KafkaSourceOptions {
     pub client_secrets: Vec<(String, String)>,
     /// The value format's options.
     pub json: JsonOptions,
+    /// `sluice.dead-letter.path`: where records that cannot be processed go instead of
+    /// stopping the job.
+    pub dead_letter: Option<crate::connector::filesystem::options::Location>,
 }
 
 /// Client properties Sluice sets itself; users may not.
@@ -112,6 +115,7 @@ pub fn read(
         "json."
     };
     let json = JsonOptions::read(o, prefix);
+    let dead_letter = crate::options::dead_letter_path(o, json.ignore_parse_errors);
     if o.string("key.format").is_some() || o.string("key.fields").is_some() {
         o.error(
             "key.format",
@@ -242,6 +246,7 @@ pub fn read(
         client,
         client_secrets,
         json,
+        dead_letter,
     })
 }
 
@@ -313,6 +318,37 @@ mod tests {
                 "SLUICE_SECRET_T__PASSWORD".to_owned()
             )]
         );
+    }
+
+    #[test]
+    fn a_dead_letter_path_is_an_s3_or_file_location_and_excludes_ignore_parse_errors() {
+        use crate::connector::filesystem::options::Location;
+        let base = [("topic", "t"), ("properties.bootstrap.servers", "x:1")];
+        let check = |extra: &[(&str, &str)]| {
+            let values = opts(&[&base[..], extra].concat());
+            let mut o = Options::new("t", &values, Vec::<String>::new());
+            let k = read(&mut o, "g", &[]).map(|k| k.dead_letter);
+            o.finish("kafka").map(|()| k.flatten())
+        };
+        assert_eq!(
+            check(&[("sluice.dead-letter.path", "s3://dlq/bad/")]).unwrap(),
+            Some(Location::S3 {
+                bucket: "dlq".into(),
+                prefix: "bad".into()
+            })
+        );
+        assert_eq!(check(&[]).unwrap(), None);
+        let errors = check(&[("sluice.dead-letter.path", "hdfs://nn/x")]).unwrap_err();
+        assert!(
+            errors[0].message.contains("invalid dead-letter path"),
+            "{errors:?}"
+        );
+        let errors = check(&[
+            ("sluice.dead-letter.path", "file:///tmp/dlq"),
+            ("json.ignore-parse-errors", "true"),
+        ])
+        .unwrap_err();
+        assert!(errors[0].message.contains("set only one"), "{errors:?}");
     }
 
     #[test]

@@ -76,6 +76,20 @@ macro_rules! dispatch {
 }
 
 impl Store {
+    /// The store of another location of the same kind (another bucket with the same client
+    /// and credentials, another directory), e.g. for a dead-letter path.
+    pub fn sibling(&self, location: &super::options::Location) -> Result<Store, String> {
+        use super::options::Location;
+        match (self, location) {
+            (Store::S3(s), Location::S3 { bucket, .. }) => Ok(Store::S3(s.with_bucket(bucket))),
+            (_, Location::Local(dir)) => Ok(Store::Local(local::LocalStore::new(dir.clone())?)),
+            (Store::Local(_), Location::S3 { .. }) => Err(format!(
+                "{} is on S3 but the sink writes to a local directory; use a file:// path",
+                location.uri()
+            )),
+        }
+    }
+
     /// A URI for messages (`s3://bucket/prefix`).
     pub fn uri(&self, key: &str) -> String {
         dispatch!(self, s => s.uri(key))

@@ -79,6 +79,14 @@ impl S3Store {
         })
     }
 
+    /// The same client for another bucket.
+    pub fn with_bucket(&self, bucket: &str) -> S3Store {
+        S3Store {
+            client: self.client.clone(),
+            bucket: bucket.to_owned(),
+        }
+    }
+
     pub(super) fn uri(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
