@@ -878,7 +878,8 @@ pub async fn run(
                 }
             })
         };
-        run_controllers(&client, &config, &metrics, &lease.identity, &stop).await;
+        let fenced = crate::leader::fenced_client(&client, leadership.guard());
+        run_controllers(&fenced, &config, &metrics, &lease.identity, &stop).await;
         stop.cancel();
         let _ = watcher.await;
         metrics.set_leader(false);

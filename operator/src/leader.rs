@@ -11,6 +11,11 @@
 //!   before any standby can consider the Lease expired.
 //! - On shutdown the leader releases the Lease (empty holder, 1 s duration) so a standby takes
 //!   over at its next retry instead of waiting for expiry.
+//! - Writes are fenced ([`fenced_client`]): the controllers' client refuses to send a write once
+//!   `renew_deadline` has passed since the last successful renewal began, whether or not the
+//!   renewal task has noticed yet. A leader frozen longer than the Lease (SIGSTOP, a paused VM,
+//!   a stalled node) wakes up to a client that refuses its writes, so it never fights the
+//!   replica that took over; its renewal then finds the new holder and it steps down.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,6 +96,77 @@ pub struct Leadership {
     latest: Arc<Mutex<Lease>>,
     api: Api<Lease>,
     config: LeaseConfig,
+    guard: LeaseGuard,
+}
+
+/// Whether this replica may still act as the leader: the leadership is not known to be lost
+/// and the last successful renewal began less than `renew_deadline` ago (monotonic clock, which
+/// keeps running while the process is stopped). Standbys consider the Lease expired only after
+/// `lease_duration` (> `renew_deadline`) of their own observation, so a write allowed by the
+/// guard is sent while no one else can lead.
+#[derive(Clone, Debug)]
+pub struct LeaseGuard {
+    renewed: Arc<Mutex<Instant>>,
+    deadline: Duration,
+    lost: CancellationToken,
+}
+
+impl LeaseGuard {
+    fn new(renewed: Instant, deadline: Duration, lost: CancellationToken) -> LeaseGuard {
+        LeaseGuard {
+            renewed: Arc::new(Mutex::new(renewed)),
+            deadline,
+            lost,
+        }
+    }
+
+    fn renewed(&self, at: Instant) {
+        if let Ok(mut r) = self.renewed.lock() {
+            *r = (*r).max(at);
+        }
+    }
+
+    /// Whether writes may be sent now.
+    pub fn valid(&self) -> bool {
+        !self.lost.is_cancelled()
+            && self
+                .renewed
+                .lock()
+                .map(|r| r.elapsed() < self.deadline)
+                .unwrap_or(false)
+    }
+}
+
+/// A write refused because the Lease may have expired.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused to send {method} {path}: this replica's Lease may have expired (no renewal for the renew deadline); another replica may lead"
+)]
+pub struct NotLeading {
+    method: http::Method,
+    path: String,
+}
+
+/// `client`, except that requests other than GET are refused (with [`NotLeading`]) while
+/// `guard` is not valid. The Lease itself is renewed with the unfenced client.
+pub fn fenced_client(client: &Client, guard: LeaseGuard) -> Client {
+    let base = client.clone();
+    let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+        let base = base.clone();
+        let guard = guard.clone();
+        async move {
+            if request.method() != http::Method::GET && !guard.valid() {
+                let refused = NotLeading {
+                    method: request.method().clone(),
+                    path: request.uri().path().to_owned(),
+                };
+                tracing::warn!(error = %refused, "write fenced");
+                return Err(tower::BoxError::from(refused));
+            }
+            base.send(request).await.map_err(tower::BoxError::from)
+        }
+    });
+    Client::new(service, client.default_namespace().to_owned())
 }
 
 impl LeaderElector {
@@ -111,10 +187,11 @@ impl LeaderElector {
         let mut observation = Observation::default();
         let mut logged_holder: Option<String> = None;
         loop {
+            let attempt = Instant::now();
             match self.try_acquire_or_renew(&mut observation).await {
                 Ok(Ok(lease)) => {
                     tracing::info!(lease = %self.lease_name(), identity = %self.config.identity, "acquired the Lease; leading");
-                    return Some(self.lead(lease));
+                    return Some(self.lead(lease, attempt));
                 }
                 Ok(Err(holder)) => {
                     if logged_holder.as_deref() != Some(holder.as_str()) {
@@ -240,13 +317,16 @@ impl LeaderElector {
             .map_err(|_| LeaderError::Timeout)
     }
 
-    fn lead(&self, lease: Lease) -> Leadership {
+    /// Leads with `lease`, acquired by an attempt that began at `acquired`.
+    fn lead(&self, lease: Lease, acquired: Instant) -> Leadership {
         let lost = CancellationToken::new();
         let stop = CancellationToken::new();
         let latest = Arc::new(Mutex::new(lease));
+        let guard = LeaseGuard::new(acquired, self.config.renew_deadline, lost.clone());
         let renewer = tokio::spawn(renew(
             self.clone(),
             latest.clone(),
+            guard.clone(),
             lost.clone(),
             stop.clone(),
         ));
@@ -257,6 +337,7 @@ impl LeaderElector {
             latest,
             api: self.api.clone(),
             config: self.config.clone(),
+            guard,
         }
     }
 }
@@ -266,6 +347,7 @@ impl LeaderElector {
 async fn renew(
     elector: LeaderElector,
     latest: Arc<Mutex<Lease>>,
+    guard: LeaseGuard,
     lost: CancellationToken,
     stop: CancellationToken,
 ) {
@@ -293,6 +375,7 @@ async fn renew(
                         *l = written;
                     }
                     last_renewal = attempt;
+                    guard.renewed(attempt);
                     break;
                 }
                 Ok(Err(holder)) => {
@@ -322,6 +405,11 @@ impl Leadership {
     /// Cancelled when the Lease could not be renewed in time or was taken over: stop acting.
     pub fn lost(&self) -> CancellationToken {
         self.lost.clone()
+    }
+
+    /// Whether writes may be sent now; see [`fenced_client`].
+    pub fn guard(&self) -> LeaseGuard {
+        self.guard.clone()
     }
 
     /// Stops renewing and, unless the leadership was lost, hands the Lease back so that a
@@ -389,6 +477,35 @@ mod tests {
         assert_eq!(taken.holder_identity.as_deref(), Some("b"));
         assert_eq!(taken.acquire_time, Some(t1));
         assert_eq!(taken.lease_transitions, Some(1));
+    }
+
+    #[tokio::test]
+    async fn the_guard_expires_at_the_renew_deadline_and_with_a_lost_lease() {
+        let lost = CancellationToken::new();
+        let guard = LeaseGuard::new(Instant::now(), Duration::from_millis(50), lost.clone());
+        assert!(guard.valid());
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(!guard.valid(), "no renewal for the deadline");
+        guard.renewed(Instant::now());
+        assert!(guard.valid());
+        lost.cancel();
+        assert!(!guard.valid(), "lost");
+    }
+
+    #[tokio::test]
+    async fn a_fenced_client_refuses_writes_but_not_reads_once_the_guard_expired() {
+        let lost = CancellationToken::new();
+        let guard = LeaseGuard::new(Instant::now(), Duration::from_millis(1), lost);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let base =
+            Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap())).unwrap();
+        let fenced = fenced_client(&base, guard);
+        let api: Api<Lease> = Api::namespaced(fenced, "ns");
+        let write = api.delete("l", &Default::default()).await.unwrap_err();
+        assert!(write.to_string().contains("may have expired"), "{write}");
+        // A read is sent (and fails to connect: nothing listens on port 1).
+        let read = api.get("l").await.unwrap_err();
+        assert!(!read.to_string().contains("may have expired"), "{read}");
     }
 
     #[tokio::test]

@@ -36,17 +36,139 @@ impl From<job::Problem> for JobProblem {
         let message = match &p.subject {
             // The executor's own rendering: `spec.sql line 2, column 28: ...`.
             Subject::Sql(_) => p.to_string(),
-            Subject::JobField(_) => p.message,
-            Subject::Table { resource, .. } if !p.message.contains(resource.as_str()) => {
-                format!("{} (StreamingTable {resource})", p.message)
+            // Name the field (`spec.executor.memoryBudget: "lots" is not a quantity`).
+            Subject::JobField(field) if !p.message.contains(field.as_str()) => {
+                format!("{field}: {}", p.message)
             }
-            Subject::Table { .. } => p.message,
+            Subject::JobField(_) => p.message,
+            Subject::Table { resource, option } => {
+                let mut message = p.message;
+                if let Some(option) = option
+                    && !message.contains(option.as_str())
+                {
+                    message = format!("option '{option}': {message}");
+                }
+                if !message.contains(resource.as_str()) {
+                    message = format!("{message} (StreamingTable {resource})");
+                }
+                message
+            }
         };
         JobProblem {
             reason: p.reason,
             message,
         }
     }
+}
+
+/// The SQL name a declaration problem of a table is about (`table NAME: ...`, as the catalog
+/// reports it), if `p` is one.
+fn declaration_problem_of(p: &job::Problem) -> Option<&str> {
+    if p.reason != "InvalidTable" || !matches!(p.subject, Subject::Sql(None)) {
+        return None;
+    }
+    let rest = p.message.strip_prefix("table ")?;
+    rest.split_once(':').map(|(name, _)| name.trim())
+}
+
+/// The name of the table an `UnknownTable` problem is about (`table NAME is not declared ...`).
+fn unknown_table_of(p: &job::Problem) -> Option<&str> {
+    if p.reason != "UnknownTable" {
+        return None;
+    }
+    let rest = p.message.strip_prefix("table ")?;
+    rest.split_once(' ').map(|(name, _)| name)
+}
+
+/// Whether `sql` mentions `name` as an identifier (case-insensitively).
+fn mentions(sql: &str, name: &str) -> bool {
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word.eq_ignore_ascii_case(name))
+}
+
+/// The executor's problems as the job's status shows them. A table whose declaration is
+/// invalid is left out of the SQL catalog, so the executor reports both the declaration problem
+/// and "table X is not declared" at its use; and when the statement cannot be planned it lists
+/// the declaration problems of every table of the namespace. Here a declaration problem is
+/// kept only for tables the statement names, and takes the place of the misleading
+/// `UnknownTable` (reason `InvalidTable`, naming the resource).
+fn job_problems(
+    problems: Vec<job::Problem>,
+    sql: &str,
+    tables: &[StreamingTable],
+) -> Vec<JobProblem> {
+    let resource_of = |sql_name: &str| {
+        tables.iter().find(|t| t.sql_name() == sql_name).map(|t| {
+            format!(
+                "{}/{}",
+                t.namespace().unwrap_or_else(|| "default".to_owned()),
+                t.name_any()
+            )
+        })
+    };
+    let declaration = |name: &str| {
+        problems
+            .iter()
+            .filter(|p| declaration_problem_of(p) == Some(name))
+            .map(|p| {
+                let detail = p.message.split_once(':').map_or("", |(_, d)| d.trim());
+                JobProblem {
+                    reason: "InvalidTable",
+                    message: match resource_of(name) {
+                        Some(r) => {
+                            format!("table {name} (StreamingTable {r}) is invalid: {detail}")
+                        }
+                        None => format!("table {name} is invalid: {detail}"),
+                    },
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = Vec::new();
+    let mut explained = std::collections::BTreeSet::new();
+    for p in &problems {
+        if let Some(name) = declaration_problem_of(p) {
+            if mentions(sql, name) && explained.insert(name.to_owned()) {
+                out.extend(declaration(name));
+            }
+            continue;
+        }
+        if let Some(name) = unknown_table_of(p) {
+            let why = declaration(name);
+            if !why.is_empty() {
+                if explained.insert(name.to_owned()) {
+                    out.extend(why);
+                }
+                continue;
+            }
+        }
+        out.push(JobProblem::from(p.clone()));
+    }
+    out
+}
+
+/// Kubernetes' own limits on the executor container's resources, which the API server would
+/// otherwise only report when the Deployment is applied: no negative quantities, and standard
+/// or fully qualified (`example.com/gpu`) resource names.
+fn resource_problems(r: &k8s_openapi::api::core::v1::ResourceRequirements) -> Vec<String> {
+    let mut out = Vec::new();
+    for (which, map) in [("requests", &r.requests), ("limits", &r.limits)] {
+        for (name, q) in map.iter().flatten() {
+            let field = format!("spec.resources.{which}.{name}");
+            let standard = matches!(name.as_str(), "cpu" | "memory" | "ephemeral-storage")
+                || name.starts_with("hugepages-")
+                || name.contains('/');
+            if !standard {
+                out.push(format!(
+                    "{field}: {name:?} is not a resource Kubernetes knows; use cpu, memory, ephemeral-storage, hugepages-<size> or a fully qualified name such as example.com/gpu"
+                ));
+            }
+            if sluice_crds::resources::parse_quantity(&q.0).is_some_and(|v| v < 0.0) {
+                out.push(format!("{field} {:?} must not be negative", q.0));
+            }
+        }
+    }
+    out
 }
 
 /// Checks a job against the tables of its namespace and renders its executor pod.
@@ -97,7 +219,12 @@ pub fn validate_job(
     }
     let resources = match spec.resources.as_ref().map(|r| r.to_requirements()) {
         None => None,
-        Some(Ok(r)) => Some(r),
+        Some(Ok(r)) => {
+            for message in resource_problems(&r) {
+                problem("InvalidResources", message);
+            }
+            Some(r)
+        }
         Some(Err(errors)) => {
             for (_, message) in errors {
                 problem("InvalidResources", message);
@@ -105,10 +232,21 @@ pub fn validate_job(
             None
         }
     };
+    if let Some(filter) = spec.executor.as_ref().and_then(|e| e.log_level.as_deref())
+        && let Err(e) = tracing_subscriber::EnvFilter::try_new(filter)
+    {
+        // The executor would fall back to `info` without a word.
+        problem(
+            "InvalidSetting",
+            format!(
+                "spec.executor.logLevel {filter:?} is not a log filter ({e}); write e.g. info or sluice=debug,rdkafka=warn"
+            ),
+        );
+    }
     let validated = match job::validate(job, tables) {
         Ok(v) => Some(v),
         Err(errors) => {
-            problems.extend(errors.into_iter().map(JobProblem::from));
+            problems.extend(job_problems(errors, &spec.sql, tables));
             None
         }
     };
@@ -289,6 +427,53 @@ mod tests {
         let v = validate_job(&job, &tables, "sluice:test").unwrap();
         assert_eq!(v.tables, ["default/stock-ticks", "default/sink-table"]);
         assert_eq!(v.sql_names, ["stock_ticks", "sink_table"]);
+    }
+
+    #[test]
+    fn an_invalid_table_is_reported_on_the_jobs_that_name_it_only() {
+        let (mut job, mut tables) = example("stock-ticks.yaml");
+        let mut broken = tables[0].clone();
+        broken.metadata.name = Some("broken".into());
+        broken.spec.columns[2].type_ = "DOUBLEE".into();
+        tables.push(broken);
+        // A syntax error: the unrelated broken table is not part of the job's message.
+        job.spec.sql = "INSERT INTO sink_table\nSELEC event_time FROM stock_ticks".into();
+        let p = problems(&job, &tables);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].reason, "SqlSyntaxError");
+        // A job reading the broken table: the table's problem, not "not declared".
+        let (valid, _) = example("stock-ticks.yaml");
+        job.spec.sql = valid.spec.sql.replace("FROM stock_ticks", "FROM broken");
+        let p = problems(&job, &tables);
+        assert_eq!(p[0].reason, "InvalidTable", "{p:?}");
+        assert!(
+            p[0].message.starts_with(
+                "table broken (StreamingTable default/broken) is invalid: spec.columns[2] (price)"
+            ),
+            "{p:?}"
+        );
+        assert!(!p.iter().any(|p| p.reason == "UnknownTable"), "{p:?}");
+    }
+
+    #[test]
+    fn fields_and_options_are_named_and_kubernetes_limits_checked() {
+        let (mut job, tables) = example("stock-ticks.yaml");
+        job.spec.executor =
+            Some(serde_yaml::from_str("{memoryBudget: lots, logLevel: 'sluice=loud'}").unwrap());
+        job.spec.resources =
+            Some(serde_yaml::from_str("{limits: {memory: '-1Gi'}, requests: {gpu: '1'}}").unwrap());
+        let p = problems(&job, &tables);
+        let text = summary(&p);
+        assert!(text.contains("spec.executor.memoryBudget: "), "{text}");
+        assert!(
+            text.contains("spec.executor.logLevel \"sluice=loud\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("spec.resources.limits.memory \"-1Gi\" must not be negative"),
+            "{text}"
+        );
+        assert!(text.contains("spec.resources.requests.gpu: "), "{text}");
     }
 
     #[test]

@@ -7,335 +7,44 @@
 //!
 //! Run: `cargo test -p sluice-operator --test api_server` (after `e2e/rig/prepare.sh`).
 
+#[macro_use]
 mod support;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use libtest_mimic::{Arguments, Failed, Trial};
 use sluice_crds::conditions;
-use sluice_crds::{PartitionStatus, StreamingJob, StreamingTable};
+use sluice_crds::{StreamingJob, StreamingTable};
 use sluice_executor::status::StatusWriter;
-use sluice_operator::render::{ANNOTATION_CONFIG_HASH, LABEL_JOB};
+use sluice_operator::render::LABEL_JOB;
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(60);
-
-type Scenario = fn(Env) -> BoxFuture<'static, ()>;
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        vec![$((stringify!($name), (|env| Box::pin($name(env))) as Scenario)),*]
-    };
-}
-
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
-    let scenarios = scenarios![
-        a_valid_job_gets_its_config_deployment_and_least_privilege_rbac,
-        bad_sql_is_reported_with_line_and_column_and_an_event_and_gets_no_deployment,
-        unknown_options_missing_tables_and_wrong_types_are_reported_until_fixed,
-        executor_status_is_summed_and_entries_of_gone_pods_are_dropped,
-        the_executor_account_may_patch_only_its_own_jobs_status,
-        suspend_scales_to_zero_and_resume_restores_parallelism_without_a_rollout,
-        a_table_change_rolls_out_only_the_jobs_that_use_the_table,
-        deleting_a_job_garbage_collects_everything_it_made,
-        a_reconcile_with_nothing_to_change_makes_no_writes,
-        an_invalid_update_keeps_the_last_valid_deployment_and_still_follows_suspend,
-        pod_template_overlays_are_merged_and_their_mistakes_reported,
-        a_job_with_its_own_service_account_gets_the_role_bound_to_it,
-        the_operator_works_with_only_its_documented_cluster_role,
-        two_operators_elect_one_leader_and_a_standby_takes_over,
-    ];
-    let rig_slot: Arc<std::sync::OnceLock<Arc<RigInfo>>> = Arc::default();
-    let trials: Vec<Trial> = scenarios
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, scenario))| {
-            let slot = rig_slot.clone();
-            Trial::test(name, move || {
-                let rig = slot.get().ok_or_else(|| Failed::from("no API server"))?;
-                run_scenario(i, scenario, rig.clone())
-            })
-        })
-        .collect();
-    let needed = !args.list && trials.iter().any(|t| !args.is_filtered_out(t));
-    let rig = needed.then(Rig::start);
-    if let Some(rig) = &rig {
-        let info = Arc::new(RigInfo {
-            statedir: rig.statedir.path().to_owned(),
-            kubeconfig: rig.kubeconfig.clone(),
-        });
-        let rt = runtime();
-        rt.block_on(async {
-            sluice_operator::install_crypto_provider();
-            install_crds(&client_for(&info.kubeconfig).await).await;
-        });
-        let _ = rig_slot.set(info);
-    }
-    let conclusion = libtest_mimic::run(&args, trials);
-    drop(rig);
-    conclusion.exit_code()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn run_scenario(i: usize, scenario: Scenario, rig: Arc<RigInfo>) -> Result<(), Failed> {
-    if std::env::var_os("SLUICE_TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_env("SLUICE_TEST_LOG"))
-            .with_test_writer()
-            .try_init();
-    }
-    let rt = runtime();
-    rt.block_on(async move {
-        sluice_operator::install_crypto_provider();
-        let client = client_for(&rig.kubeconfig).await;
-        let ns = format!("t{i:02}");
-        create_namespace(&client, &ns).await;
-        scenario(Env { client, ns, rig }).await;
-    });
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-fn api<K>(env: &Env) -> Api<K>
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-{
-    Api::namespaced(env.client.clone(), &env.ns)
-}
-
-async fn apply_example(env: &Env, file: &str) -> (Vec<StreamingTable>, Vec<StreamingJob>) {
-    let (tables, jobs) = example(file, &env.ns);
-    for t in &tables {
-        apply(&env.client, &env.ns, t).await;
-    }
-    for j in &jobs {
-        apply(&env.client, &env.ns, j).await;
-    }
-    (tables, jobs)
-}
-
-fn cond<'a>(
-    job: &'a StreamingJob,
-    type_: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    conditions::find(&job.status.as_ref()?.conditions, type_)
-}
-
-fn describe(job: &StreamingJob) -> String {
-    match &job.status {
-        None => "no status".to_owned(),
-        Some(s) => format!(
-            "gen {:?}/{:?} phase {:?} conditions [{}] replicas {:?}/{:?} partitions {}",
-            s.observed_generation,
-            job.metadata.generation,
-            s.phase,
-            s.conditions
-                .iter()
-                .map(|c| format!("{}={} {}: {}", c.type_, c.status, c.reason, c.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            s.ready_replicas,
-            s.replicas,
-            s.partitions.len()
-        ),
-    }
-}
-
-/// Waits until the job satisfies `check` (which explains what is missing).
-async fn wait_job(
-    env: &Env,
-    name: &str,
-    what: &str,
-    check: impl Fn(&StreamingJob) -> Result<(), String>,
-) -> StreamingJob {
-    let api: Api<StreamingJob> = api(env);
-    eventually(&format!("job {name}: {what}"), WAIT, || {
-        let api = api.clone();
-        let r = async move { api.get(name).await.map_err(|e| e.to_string()) };
-        let check = &check;
-        async move {
-            let job = r.await?;
-            check(&job).map_err(|e| format!("{e} ({})", describe(&job)))?;
-            Ok(job)
-        }
-    })
-    .await
-}
-
-/// The status reflects the current generation.
-fn observed(job: &StreamingJob) -> Result<(), String> {
-    let s = job.status.as_ref().ok_or("no status")?;
-    (s.observed_generation == job.metadata.generation)
-        .then_some(())
-        .ok_or_else(|| "generation not observed".to_owned())
-}
-
-fn condition_is(job: &StreamingJob, type_: &str, status: &str, reason: &str) -> Result<(), String> {
-    observed(job)?;
-    let c = cond(job, type_).ok_or_else(|| format!("no {type_} condition"))?;
-    (c.status == status && c.reason == reason)
-        .then_some(())
-        .ok_or_else(|| format!("{type_} is {} {}", c.status, c.reason))
-}
-
-async fn wait_deployment(
-    env: &Env,
-    name: &str,
-    what: &str,
-    check: impl Fn(&Deployment) -> bool,
-) -> Deployment {
-    let api: Api<Deployment> = api(env);
-    eventually(&format!("Deployment {name}: {what}"), WAIT, || {
-        let api = api.clone();
-        let check = &check;
-        async move {
-            match api.get_opt(name).await.map_err(|e| e.to_string())? {
-                Some(d) if check(&d) => Ok(d),
-                Some(d) => Err(format!(
-                    "replicas {:?}, hash {:?}",
-                    d.spec.as_ref().and_then(|s| s.replicas),
-                    config_hash(&d)
-                )),
-                None => Err("absent".to_owned()),
-            }
-        }
-    })
-    .await
-}
-
-fn config_hash(d: &Deployment) -> Option<String> {
-    d.spec
-        .as_ref()?
-        .template
-        .metadata
-        .as_ref()?
-        .annotations
-        .as_ref()?
-        .get(ANNOTATION_CONFIG_HASH)
-        .cloned()
-}
-
-fn replicas(d: &Deployment) -> Option<i32> {
-    d.spec.as_ref().and_then(|s| s.replicas)
-}
-
-async fn events_of(env: &Env, name: &str) -> Vec<Event> {
-    let api: Api<Event> = api(env);
-    api.list(&ListParams::default())
-        .await
-        .expect("list events")
-        .items
-        .into_iter()
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .collect()
-}
-
-async fn wait_event(env: &Env, name: &str, reason: &str) -> Event {
-    eventually(
-        &format!("an Event {reason} for {name}"),
-        WAIT,
-        || async move {
-            let events = events_of(env, name).await;
-            events
-                .iter()
-                .find(|e| e.reason.as_deref() == Some(reason))
-                .cloned()
-                .ok_or_else(|| {
-                    format!(
-                        "events: {:?}",
-                        events.iter().map(|e| e.reason.clone()).collect::<Vec<_>>()
-                    )
-                })
-        },
+    support::run_main(
+        "t",
+        scenarios![
+            a_valid_job_gets_its_config_deployment_and_least_privilege_rbac,
+            bad_sql_is_reported_with_line_and_column_and_an_event_and_gets_no_deployment,
+            unknown_options_missing_tables_and_wrong_types_are_reported_until_fixed,
+            executor_status_is_summed_and_entries_of_gone_pods_are_dropped,
+            the_executor_account_may_patch_only_its_own_jobs_status,
+            suspend_scales_to_zero_and_resume_restores_parallelism_without_a_rollout,
+            a_table_change_rolls_out_only_the_jobs_that_use_the_table,
+            deleting_a_job_garbage_collects_everything_it_made,
+            a_reconcile_with_nothing_to_change_makes_no_writes,
+            an_invalid_update_keeps_the_last_valid_deployment_and_still_follows_suspend,
+            pod_template_overlays_are_merged_and_their_mistakes_reported,
+            a_job_with_its_own_service_account_gets_the_role_bound_to_it,
+            the_operator_works_with_only_its_documented_cluster_role,
+            two_operators_elect_one_leader_and_a_standby_takes_over,
+        ],
     )
-    .await
-}
-
-async fn pods_of(env: &Env, job: &str) -> Vec<Pod> {
-    let api: Api<Pod> = api(env);
-    api.list(&ListParams::default().labels(&format!("{LABEL_JOB}={job}")))
-        .await
-        .expect("list pods")
-        .items
-        .into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .collect()
-}
-
-async fn wait_pods(env: &Env, job: &str, n: usize) -> Vec<Pod> {
-    eventually(
-        &format!("{n} executor pods of {job}"),
-        WAIT,
-        || async move {
-            let pods = pods_of(env, job).await;
-            if pods.len() == n {
-                Ok(pods)
-            } else {
-                Err(format!("{} pods", pods.len()))
-            }
-        },
-    )
-    .await
-}
-
-fn job_yaml(name: &str, sql: &str) -> String {
-    format!(
-        "apiVersion: sluice.dev/v1alpha1\nkind: StreamingJob\nmetadata: {{name: {name}}}\nspec:\n  sql: |\n{}\n",
-        sql.lines()
-            .map(|l| format!("    {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    )
-}
-
-const GOOD_SQL: &str = "INSERT INTO sink_table\nSELECT event_time, ticker, price,\n       DATE_FORMAT(event_time, 'yyyy-MM-dd'), DATE_FORMAT(event_time, 'HH')\nFROM stock_ticks\nWHERE price > 10";
-
-async fn set_spec(env: &Env, name: &str, patch: serde_json::Value) {
-    let api: Api<StreamingJob> = api(env);
-    api.patch(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(serde_json::json!({ "spec": patch })),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("patch {name}: {e}"));
-}
-
-fn partition(p: i32, records_in: i64, lag: i64, commit: &str) -> PartitionStatus {
-    PartitionStatus {
-        topic: "stock-ticks".into(),
-        partition: p,
-        committed_offset: records_in,
-        high_watermark: Some(records_in + lag),
-        lag: Some(lag),
-        records_in,
-        records_out: records_in / 2,
-        records_filtered: records_in - records_in / 2,
-        records_failed: 1,
-        files_written: 2,
-        bytes_written: 1000,
-        pod: None,
-        last_commit_time: Some(commit.into()),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1418,104 +1127,6 @@ async fn the_operator_works_with_only_its_documented_cluster_role(env: Env) {
     op.stop().await;
 }
 
-/// A `sluice-operator` process.
-struct OperatorProcess {
-    child: std::process::Child,
-    identity: String,
-    metrics: String,
-}
-
-impl OperatorProcess {
-    fn start(env: &Env, identity: &str) -> OperatorProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("operator-{}-{identity}.log", env.ns));
-        let log = std::fs::File::create(&log_path).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice-operator"))
-            .env("KUBECONFIG", &env.rig.kubeconfig)
-            .env("SLUICE_LOG", "info")
-            .args([
-                "--namespace",
-                &env.ns,
-                "--lease-namespace",
-                &env.ns,
-                "--identity",
-                identity,
-            ])
-            .args([
-                "--lease-duration-seconds",
-                "4",
-                "--renew-deadline-seconds",
-                "3",
-                "--retry-period-seconds",
-                "1",
-            ])
-            .args([
-                "--metrics-addr",
-                &format!("127.0.0.1:{port}"),
-                "--log-format",
-                "text",
-            ])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start sluice-operator");
-        OperatorProcess {
-            child,
-            identity: identity.to_owned(),
-            metrics: format!("127.0.0.1:{port}"),
-        }
-    }
-
-    /// `Some(true)` when it reports leading, `None` when it does not answer.
-    async fn leading(&self) -> Option<bool> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(&self.metrics).await.ok()?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .ok()?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).await.ok()?;
-        let value = text
-            .lines()
-            .find(|l| l.starts_with("sluice_operator_leader "))?
-            .trim_start_matches("sluice_operator_leader ")
-            .trim()
-            .to_owned();
-        Some(value == "1")
-    }
-
-    fn terminate(&self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-    }
-
-    fn wait(&mut self) {
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OperatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn lease_holder(env: &Env) -> Option<String> {
-    let api: Api<k8s_openapi::api::coordination::v1::Lease> = api(env);
-    api.get_opt("sluice-operator")
-        .await
-        .ok()??
-        .spec?
-        .holder_identity
-}
-
 /// Waits until exactly one of `ops` leads and holds the Lease; checks they never both lead.
 async fn one_leader<'a>(env: &Env, ops: &'a [&'a OperatorProcess]) -> &'a OperatorProcess {
     eventually("exactly one leader", WAIT, || async {
@@ -1538,6 +1149,56 @@ async fn one_leader<'a>(env: &Env, ops: &'a [&'a OperatorProcess]) -> &'a Operat
     .await
 }
 
+/// What would change if a replica rewrote a job's objects: the Deployment's generation and
+/// the other objects' resourceVersions.
+async fn children_versions(env: &Env, job: &str) -> Vec<Option<String>> {
+    let name = sluice_operator::render::child_name(job);
+    let d: Deployment = api(env).get(&name).await.unwrap();
+    let c: ConfigMap = api(env).get(&name).await.unwrap();
+    let s: ServiceAccount = api(env).get(&name).await.unwrap();
+    let r: Role = api(env).get(&name).await.unwrap();
+    let b: RoleBinding = api(env).get(&name).await.unwrap();
+    vec![
+        d.metadata.generation.map(|g| g.to_string()),
+        c.resource_version(),
+        s.resource_version(),
+        r.resource_version(),
+        b.resource_version(),
+    ]
+}
+
+/// A new leader's writes once settled: only the objects of the one job applied since it took
+/// over; the existing job's objects untouched; still one `Created` Event for it.
+async fn took_over_without_rewriting(
+    env: &Env,
+    leader: &OperatorProcess,
+    existing: &[Option<String>],
+) {
+    leader.settled().await;
+    let deployments = leader
+        .metric("sluice_operator_writes_total{resource=\"Deployment\"")
+        .await
+        .unwrap();
+    assert_eq!(
+        deployments,
+        1.0,
+        "{} wrote a Deployment it did not need to (log: {})",
+        leader.identity,
+        leader.log.display()
+    );
+    assert_eq!(
+        children_versions(env, "filter-ticks").await,
+        existing,
+        "the new leader rewrote the objects of a converged job"
+    );
+    let created = events_of(env, "filter-ticks")
+        .await
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Created"))
+        .count();
+    assert_eq!(created, 1, "one Created Event for filter-ticks");
+}
+
 async fn two_operators_elect_one_leader_and_a_standby_takes_over(env: Env) {
     let mut a = OperatorProcess::start(&env, "a");
     let mut b = OperatorProcess::start(&env, "b");
@@ -1547,13 +1208,17 @@ async fn two_operators_elect_one_leader_and_a_standby_takes_over(env: Env) {
         true
     })
     .await;
-    // The standby stays a standby while the leader renews.
+    let (first, standby) = if leader == "a" { (&a, &b) } else { (&b, &a) };
+    first.settled().await;
+    let existing = children_versions(&env, "filter-ticks").await;
+    // The standby stays a standby while the leader renews, and writes nothing.
     for _ in 0..20 {
         let (la, lb) = (a.leading().await, b.leading().await);
         assert!(!(la == Some(true) && lb == Some(true)), "two leaders");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(lease_holder(&env).await.as_deref(), Some(leader.as_str()));
+    assert_eq!(standby.writes().await, Some(0.0), "the standby wrote");
 
     // Graceful stop: the Lease is released, the standby takes over before it could expire.
     let (stopping, standby) = if leader == "a" {
@@ -1579,24 +1244,17 @@ async fn two_operators_elect_one_leader_and_a_standby_takes_over(env: Env) {
         |_| true,
     )
     .await;
+    took_over_without_rewriting(&env, standby, &existing).await;
 
-    // A crash (no release): a fresh standby takes over once the Lease expires.
+    // A crash (kill -9, no release): a fresh standby takes over once the Lease expires.
     let restarted = OperatorProcess::start(&env, &format!("{leader}2"));
     let (crashing, standby) = if new_leader == "a" {
         (&mut a, &restarted)
     } else {
         (&mut b, &restarted)
     };
-    eventually("the restarted replica to serve metrics", WAIT, || async {
-        standby
-            .leading()
-            .await
-            .map(|_| ())
-            .ok_or_else(|| "not up".to_owned())
-    })
-    .await;
-    let _ = crashing.child.kill();
-    crashing.wait();
+    standby.wait_up(false).await;
+    crashing.kill();
     let t = Instant::now();
     one_leader(&env, &[standby]).await;
     assert!(
@@ -1612,4 +1270,5 @@ async fn two_operators_elect_one_leader_and_a_standby_takes_over(env: Env) {
         |_| true,
     )
     .await;
+    took_over_without_rewriting(&env, standby, &existing).await;
 }
