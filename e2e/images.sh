@@ -59,6 +59,9 @@ build_one() {
   log "building $tag ($(du -h "$ctx/$name" | cut -f1) stripped binary)"
   "$RIG_DIR/build-image.sh" "$df" "$ctx" "$tag" --build-arg "BASE_IMAGE=$BASE" >/dev/null
   rm -rf "$ctx"
+  local user
+  user=$(bah inspect --type image --format '{{.OCIv1.Config.User}}' "$tag")
+  [[ $user == 65532:65532 ]] || die "$tag runs as '$user', not 65532:65532"
   # Older builds of the same tag are dangling now: free their layers.
   bah rmi --prune >/dev/null 2>&1 || true
   echo "$key" >"$archive.stamp"
