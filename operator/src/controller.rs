@@ -403,63 +403,78 @@ impl Context {
             ObjectRef::new(name).within(ns)
         }
         let metrics = &self.metrics;
-        if let Some(sa) = &children.service_account {
+        // The Deployment's pods need the ServiceAccount, the RBAC and the ConfigMap: those four
+        // are independent and applied together, the Deployment after them.
+        let service_account = async {
+            if let Some(sa) = &children.service_account {
+                apply::ensure(
+                    &Api::namespaced(self.client.clone(), ns),
+                    "ServiceAccount",
+                    self.stores
+                        .service_accounts
+                        .get(&key(&child, ns))
+                        .as_deref(),
+                    sa,
+                    Some(uid),
+                    || metrics.wrote("ServiceAccount", "apply"),
+                )
+                .await?;
+            } else if let Some(ours) = self
+                .stores
+                .service_accounts
+                .get(&key(&child, ns))
+                .filter(|sa| controlled_by(sa.as_ref(), uid))
+            {
+                let name = ours.name_any();
+                Api::<ServiceAccount>::namespaced(self.client.clone(), ns)
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                    .map_err(|source| Error::DeleteOrphan {
+                        kind: "ServiceAccount",
+                        name: format!("{ns}/{name}"),
+                        source,
+                    })?;
+                metrics.wrote("ServiceAccount", "delete");
+            }
+            Ok::<(), Error>(())
+        };
+        let role = async {
             apply::ensure(
                 &Api::namespaced(self.client.clone(), ns),
-                "ServiceAccount",
-                self.stores
-                    .service_accounts
-                    .get(&key(&child, ns))
-                    .as_deref(),
-                sa,
+                "Role",
+                self.stores.roles.get(&key(&child, ns)).as_deref(),
+                &children.role,
                 Some(uid),
-                || metrics.wrote("ServiceAccount", "apply"),
+                || metrics.wrote("Role", "apply"),
             )
-            .await?;
-        } else if let Some(ours) = self
-            .stores
-            .service_accounts
-            .get(&key(&child, ns))
-            .filter(|sa| controlled_by(sa.as_ref(), uid))
-        {
-            let name = ours.name_any();
-            Api::<ServiceAccount>::namespaced(self.client.clone(), ns)
-                .delete(&name, &DeleteParams::background())
-                .await
-                .map_err(|source| Error::DeleteOrphan {
-                    kind: "ServiceAccount",
-                    name: format!("{ns}/{name}"),
-                    source,
-                })?;
-            metrics.wrote("ServiceAccount", "delete");
-        }
-        apply::ensure(
-            &Api::namespaced(self.client.clone(), ns),
-            "Role",
-            self.stores.roles.get(&key(&child, ns)).as_deref(),
-            &children.role,
-            Some(uid),
-            || metrics.wrote("Role", "apply"),
-        )
-        .await?;
-        apply::ensure(
-            &Api::namespaced(self.client.clone(), ns),
-            "RoleBinding",
-            self.stores.role_bindings.get(&key(&child, ns)).as_deref(),
-            &children.role_binding,
-            Some(uid),
-            || metrics.wrote("RoleBinding", "apply"),
-        )
-        .await?;
-        apply::ensure(
-            &Api::namespaced(self.client.clone(), ns),
-            "ConfigMap",
-            self.stores.config_maps.get(&key(&child, ns)).as_deref(),
-            &children.config_map,
-            Some(uid),
-            || metrics.wrote("ConfigMap", "apply"),
-        )
-        .await?;
+            .await
+            .map_err(Error::from)
+        };
+        let role_binding = async {
+            apply::ensure(
+                &Api::namespaced(self.client.clone(), ns),
+                "RoleBinding",
+                self.stores.role_bindings.get(&key(&child, ns)).as_deref(),
+                &children.role_binding,
+                Some(uid),
+                || metrics.wrote("RoleBinding", "apply"),
+            )
+            .await
+            .map_err(Error::from)
+        };
+        let config_map = async {
+            apply::ensure(
+                &Api::namespaced(self.client.clone(), ns),
+                "ConfigMap",
+                self.stores.config_maps.get(&key(&child, ns)).as_deref(),
+                &children.config_map,
+                Some(uid),
+                || metrics.wrote("ConfigMap", "apply"),
+            )
+            .await
+            .map_err(Error::from)
+        };
+        futures::try_join!(service_account, role, role_binding, config_map)?;
         let cached = self.stores.deployments.get(&key(&child, ns));
         let deployment = apply::ensure(
             &Api::namespaced(self.client.clone(), ns),

@@ -1096,6 +1096,49 @@ async fn a_hundred_malformed_resources_are_each_reported_while_valid_jobs_are_se
         }
     }
 
+    // A misspelled field: server-side apply refuses it (naming it); a create (`kubectl create`,
+    // client-side `kubectl apply`) stores the job without it, as Kubernetes before 1.25 prunes
+    // unknown fields without a word, so nobody can report it. (Both documented.)
+    let typo = serde_json::json!({
+        "apiVersion": "sluice.dev/v1alpha1",
+        "kind": "StreamingJob",
+        "metadata": {"name": "misspelled-field"},
+        "spec": {"sql": GOOD_SQL, "paralelism": 3},
+    });
+    match jobs_api
+        .patch(
+            "misspelled-field",
+            &PatchParams::apply("sluice-test-user").force(),
+            &Patch::Apply(&typo),
+        )
+        .await
+    {
+        Err(kube::Error::Api(e)) if e.message.contains("spec.paralelism") => {
+            refused.push(format!(
+                "misspelled-field (server-side apply): {} {}",
+                e.code, e.message
+            ));
+        }
+        other => panic!("server-side apply of a misspelled field: {other:?}"),
+    }
+    let created = kube::Api::<kube::api::DynamicObject>::namespaced_with(
+        env.client.clone(),
+        &env.ns,
+        &kube::discovery::ApiResource::erase::<StreamingJob>(&()),
+    )
+    .create(
+        &kube::api::PostParams::default(),
+        &serde_json::from_value(typo).unwrap(),
+    )
+    .await
+    .expect("a create with a misspelled field is accepted")
+    .data;
+    assert!(
+        created["spec"].get("paralelism").is_none() && created["spec"]["parallelism"] == 1,
+        "pruned, so the default applies: {}",
+        created["spec"]
+    );
+
     // Valid jobs are served meanwhile.
     for name in &valid {
         wait_deployment(&env, &render::child_name(name), "exists", |_| true).await;

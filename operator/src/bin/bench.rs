@@ -113,6 +113,18 @@ impl Operator {
         Some(text)
     }
 
+    /// Requests by verb (`get`, `watch`, `update`, ...).
+    async fn requests_by_verb(&self) -> std::collections::BTreeMap<String, f64> {
+        let text = self.scrape().await.unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.strip_prefix("sluice_operator_api_requests_total{verb=\""))
+            .filter_map(|l| {
+                let (verb, rest) = l.split_once('"')?;
+                Some((verb.to_owned(), rest.rsplit(' ').next()?.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// The sum of a metric family's samples.
     async fn sum(&self, family: &str) -> Option<f64> {
         let text = self.scrape().await?;
@@ -306,7 +318,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         if t0.elapsed() > Duration::from_secs(1800) {
             bail!("not all jobs were handled within 30 minutes");
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Coarse polling: listing 1,000 jobs is work for the API server the operator shares.
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let peak_after_burst = operator.proc_status("VmHWM:").unwrap_or(0);
     let requests_burst = operator
@@ -346,8 +359,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .sum("sluice_operator_writes_total")
         .await
         .unwrap_or(0.0);
+    let verbs0 = operator.requests_by_verb().await;
     let rest = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.rest_seconds)).await;
+    let verbs1 = operator.requests_by_verb().await;
     let r1 = operator
         .sum("sluice_operator_api_requests_total")
         .await
@@ -416,6 +431,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "  API requests per minute at rest      {:>8.1}   (writes per minute: {:.1})",
         (r1 - r0) / minutes,
         (w1 - w0) / minutes
+    );
+    let at_rest: Vec<String> = verbs1
+        .iter()
+        .map(|(verb, n)| (verb, n - verbs0.get(verb).copied().unwrap_or(0.0)))
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(verb, n)| format!("{verb} {:.1}", n / minutes))
+        .collect();
+    println!(
+        "    by verb, per minute                  {}   (the Lease is renewed every 5 s)",
+        at_rest.join(", ")
     );
     println!("  executor pods created (Pending)      {:>8}", pods);
     println!(
