@@ -1070,6 +1070,17 @@ fn read_sink(sink: &str, s3_endpoint: Option<&str>) -> Result<Vec<(String, Strin
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
             if let Some(e) = s3_endpoint {
                 loader = loader.endpoint_url(e);
+                // A test server: never fall through the credential chain to the instance
+                // metadata service (tests talk only to loopback).
+                if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                    loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                        "test",
+                        "test",
+                        None,
+                        None,
+                        "sluice-testkit",
+                    ));
+                }
             }
             let shared = loader
                 .region(aws_config::Region::new("us-east-1"))
