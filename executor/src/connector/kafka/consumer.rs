@@ -3,7 +3,7 @@
 //! partition starts (its committed position, the source of truth for exactly-once) before
 //! assigning; revocation waits for the pipeline to commit what it has.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -439,20 +439,28 @@ fn poll_loop(
     let mut last_record = Instant::now();
     let mut idle_sent = false;
     let mut last_flush = Instant::now();
-    let mut splits: HashMap<(String, i32), SplitId> = HashMap::new();
+    // Split ids seen so far: looked up per record without allocating.
+    let mut splits: Vec<SplitId> = Vec::new();
     while !stop.load(Ordering::SeqCst) && !consumer.context().fatal.load(Ordering::SeqCst) {
         match consumer.poll(Duration::from_millis(if paused { 100 } else { 10 })) {
             Some(Ok(m)) => {
                 last_record = Instant::now();
                 idle_sent = false;
-                let topic = m.topic();
-                let split = splits
-                    .entry((topic.to_owned(), m.partition()))
-                    .or_insert_with(|| SplitId {
-                        topic: topic.to_owned(),
-                        partition: m.partition(),
-                    })
-                    .clone();
+                let (topic, partition) = (m.topic(), m.partition());
+                let i = match splits
+                    .iter()
+                    .position(|s| s.partition == partition && s.topic == topic)
+                {
+                    Some(i) => i,
+                    None => {
+                        splits.push(SplitId {
+                            topic: topic.to_owned(),
+                            partition,
+                        });
+                        splits.len() - 1
+                    }
+                };
+                let split = &splits[i];
                 let (ts, tt) = match m.timestamp() {
                     Timestamp::NotAvailable => (None, TimestampType::None),
                     Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
@@ -460,15 +468,18 @@ fn poll_loop(
                 };
                 let full = {
                     let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
-                    let (batch, _) = p
-                        .batches
-                        .entry(split.clone())
-                        .or_insert_with(|| (RawBatch::default(), Instant::now()));
+                    if !p.batches.contains_key(split) {
+                        p.batches
+                            .insert(split.clone(), (RawBatch::default(), Instant::now()));
+                    }
+                    let Some((batch, _)) = p.batches.get_mut(split) else {
+                        continue;
+                    };
                     batch.push(m.offset(), ts, tt, None, m.key(), m.payload());
                     batch.len() >= MAX_BATCH_RECORDS || batch.data.len() >= MAX_BATCH_BYTES
                 };
                 if full {
-                    paused = send_ready(consumer, events, pending, |s| *s == split, paused);
+                    paused = send_ready(consumer, events, pending, |s| s == split, paused);
                 }
             }
             Some(Err(e)) => {
