@@ -62,7 +62,9 @@ build_one() {
   local user
   user=$(bah inspect --type image --format '{{.OCIv1.Config.User}}' "$tag")
   [[ $user == 65532:65532 ]] || die "$tag runs as '$user', not 65532:65532"
-  # Older builds of the same tag are dangling now: free their layers.
+  # The archive is what is used from now on: free the image's copy in buildah's vfs storage
+  # (a full copy of every layer) and older builds' dangling layers.
+  bah rmi "$tag" >/dev/null 2>&1 || true
   bah rmi --prune >/dev/null 2>&1 || true
   echo "$key" >"$archive.stamp"
   echo "$archive"
