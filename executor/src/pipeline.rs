@@ -131,12 +131,18 @@ impl Pipeline {
                             }
                         }
                         Some(SourceEvent::Assigned { split, position }) => {
-                            self.sink.assign(&split, position);
+                            let claimed = self.sink.assign(&split, position);
                             self.progress.with(|s| {
                                 s.ready = true;
                                 let p = s.splits.entry(split).or_default();
                                 p.position = position;
                                 p.owned = true;
+                                // What the claim found is the truth now, not what this
+                                // process knew before the split was away.
+                                if let Some(c) = claimed {
+                                    p.committed_offset = c.offset;
+                                    p.counters = c.counters;
+                                }
                             });
                         }
                         Some(SourceEvent::Revoked { splits, done }) => {

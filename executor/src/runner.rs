@@ -50,14 +50,31 @@ pub fn memory_budget(job: &ValidatedJob, options: &RunOptions) -> u64 {
         .memory_budget
         .or(job.settings.memory_budget)
         .unwrap_or_else(|| {
-            match std::env::var("SLUICE_MEMORY_LIMIT")
+            let limit = std::env::var("SLUICE_MEMORY_LIMIT")
                 .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-            {
-                Some(limit) if limit > 0 => (limit * 2 / 5).max(16 << 20),
-                _ => 128 << 20,
-            }
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            budget_for_limit(limit, node_memory())
         })
+}
+
+/// 40% of a container memory limit, else 128 MiB. A container without a limit gets the node's
+/// allocatable memory from the downward API, which is no limit at all: a "limit" of at least
+/// the machine's memory is treated as none.
+fn budget_for_limit(limit: Option<u64>, node_memory: Option<u64>) -> u64 {
+    match limit {
+        Some(limit) if limit > 0 && node_memory.is_none_or(|node| limit < node) => {
+            (limit * 2 / 5).max(16 << 20)
+        }
+        _ => 128 << 20,
+    }
+}
+
+/// `MemTotal` of `/proc/meminfo`, in bytes.
+fn node_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Runs the job until `shutdown` resolves (or it is idle, or fails), then commits and returns.
@@ -184,5 +201,21 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = term => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_40_percent_of_a_real_limit_else_128_mib() {
+        let node = Some(8 << 30);
+        assert_eq!(budget_for_limit(Some(256 << 20), node), (256 << 20) * 2 / 5);
+        assert_eq!(budget_for_limit(Some(20 << 20), node), 16 << 20);
+        assert_eq!(budget_for_limit(None, node), 128 << 20);
+        // No limit on the container: the downward API gives the node's memory.
+        assert_eq!(budget_for_limit(Some(8 << 30), node), 128 << 20);
+        assert_eq!(budget_for_limit(Some(1 << 30), None), 2 * (1 << 30) / 5);
     }
 }

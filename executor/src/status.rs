@@ -20,15 +20,14 @@ use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use sluice_crds::{PartitionStatus, StreamingJob};
 
-use crate::connector::SplitId;
 use crate::progress::Progress;
 
 /// The prefix of executor field managers; the pod name follows.
 pub const FIELD_MANAGER_PREFIX: &str = "sluice-executor-";
 
 /// An identical set of entries is re-sent at least this often (so that entries removed by the
-/// operator in a race come back), and otherwise skipped.
-pub const REPUBLISH_AFTER: Duration = Duration::from_secs(60);
+/// operator in a race with a departing pod come back), and otherwise skipped.
+pub const REPUBLISH_AFTER: Duration = Duration::from_secs(30);
 
 /// A failed status write.
 #[derive(Debug, thiserror::Error)]
@@ -195,16 +194,12 @@ impl StatusTarget {
     }
 }
 
-/// Status entries of the splits this process owns, plus those in `also` (its last owned
-/// splits, reported once more after a graceful stop handed them over).
-pub fn entries(
-    progress: &Progress,
-    also: &std::collections::BTreeSet<SplitId>,
-) -> Vec<PartitionStatus> {
+/// Status entries of the splits this process owns.
+pub fn entries(progress: &Progress) -> Vec<PartitionStatus> {
     progress.with(|s| {
         s.splits
             .iter()
-            .filter(|(id, p)| p.owned || also.contains(*id))
+            .filter(|(_, p)| p.owned)
             .filter_map(|(id, p)| {
                 let committed = p.committed_offset?;
                 let count = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -228,47 +223,27 @@ pub fn entries(
     })
 }
 
-/// The splits this process owns now.
-fn owned(progress: &Progress) -> std::collections::BTreeSet<SplitId> {
-    progress.with(|s| {
-        s.splits
-            .iter()
-            .filter(|(_, p)| p.owned)
-            .map(|(id, _)| id.clone())
-            .collect()
-    })
-}
-
-/// Publishes this pod's entries every `interval` until `stop` changes, then once more with the
-/// final committed positions of the splits it owned just before stopping (a graceful stop hands
-/// them over; the operator drops a gone pod's entries). Failures are logged and retried at the
-/// next interval: status is reporting, never a reason to stop the data path.
+/// Publishes this pod's entries every `interval` until `stop` changes, then once more: a
+/// graceful stop has handed every split over, so the last write removes this pod's entries
+/// (those the new owners already wrote stay theirs). An entry is never written for a split
+/// after it was handed over, so a departing pod cannot take entries back from their new owner.
+/// Failures are logged and retried at the next interval: status is reporting, never a reason
+/// to stop the data path.
 pub async fn publish_loop(
     writer: StatusWriter,
     progress: std::sync::Arc<Progress>,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut sample = tokio::time::interval(Duration::from_secs(1));
-    sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let none = std::collections::BTreeSet::new();
-    let mut last_owned = none.clone();
-    let mut published: Option<Instant> = None;
+    let mut tick = tokio::time::interval(interval.max(Duration::from_secs(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
         let stopping = tokio::select! {
-            _ = sample.tick() => false,
+            _ = tick.tick() => false,
             _ = stop.changed() => true,
         };
-        if !stopping {
-            last_owned = owned(&progress);
-            if published.is_some_and(|at| at.elapsed() < interval) {
-                continue;
-            }
-        }
-        let also = if stopping { &last_owned } else { &none };
-        published = Some(Instant::now());
-        match writer.publish(&entries(&progress, also)).await {
+        match writer.publish(&entries(&progress)).await {
             Ok(()) if failing => {
                 tracing::info!("status write-back works again");
                 failing = false;

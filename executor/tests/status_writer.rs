@@ -205,7 +205,8 @@ async fn pods_publish_their_own_partition_entries_and_only_those() {
 }
 
 /// A real `sluice run` in "pod mode" (`POD_NAME` set, kubeconfig of the real API server)
-/// writes its committed offsets, lag and counters into the job's status.
+/// writes its committed offsets, lag and counters into the job's status while it runs, and
+/// removes its entries when it stops (a stopped pod owns no partition).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_executor_writes_its_progress_into_the_job_status() {
     let server = ApiServer::start();
@@ -216,51 +217,75 @@ async fn a_running_executor_writes_its_progress_into_the_job_status() {
     kafka.produce("ticks", 0, 3_000, &[]);
     let dir = tempfile::tempdir().unwrap();
     let sink = format!("file://{}/lake", dir.path().display());
-    let manifests = support::write_job(
-        dir.path(),
-        &support::job_yaml(&kafka.bootstrap, "ticks", &group, &sink, "", ""),
+    let yaml = support::job_yaml(&kafka.bootstrap, "ticks", &group, &sink, "", "").replace(
+        "executor: {commitInterval: 500ms}",
+        "executor: {commitInterval: 500ms, statusInterval: 1s}",
     );
-    let out = Command::new(support::SLUICE)
-        .args(["run", "--metrics-port", "0", "--until-idle", "3s", "-f"])
+    assert!(yaml.contains("statusInterval"));
+    let manifests = support::write_job(dir.path(), &yaml);
+    let log = dir.path().join("sluice.log");
+    let mut child = Command::new(support::SLUICE)
+        .args(["run", "--metrics-port", "0", "-f"])
         .arg(&manifests)
         .env("POD_NAME", "executor-0")
         .env("POD_NAMESPACE", "default")
         .env("KUBECONFIG", &server.kubeconfig)
         .env("SLUICE_LOG", "info")
-        .output()
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
         .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "sluice run failed:\n{log}");
-    assert!(
-        log.contains("writing progress to the job status"),
-        "status write-back did not start:\n{log}"
-    );
-    let report = support::verify(&sink, 3_000, &[]);
-    let job = jobs.get(&group).await.unwrap();
-    let mut parts = job.status.clone().unwrap_or_default().partitions;
-    parts.sort_by_key(|p| p.partition);
-    assert_eq!(
-        parts.iter().map(|p| p.partition).collect::<Vec<_>>(),
-        [0, 1, 2],
-        "one entry per partition: {parts:?}\n{log}"
-    );
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let sum = |parts: &[PartitionStatus], f: fn(&PartitionStatus) -> i64| {
+        parts.iter().map(f).sum::<i64>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let parts = loop {
+        let job = jobs.get(&group).await.unwrap();
+        let mut parts = job.status.clone().unwrap_or_default().partitions;
+        parts.sort_by_key(|p| p.partition);
+        if parts.len() == 3
+            && sum(&parts, |p| p.committed_offset) == 3_000
+            && parts.iter().all(|p| p.lag == Some(0))
+        {
+            break parts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the status did not reach 3,000 committed records: {parts:?}\n{}",
+            read_log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for p in &parts {
         assert_eq!(p.topic, "ticks");
         assert_eq!(p.pod.as_deref(), Some("executor-0"));
         assert_eq!(p.high_watermark, Some(p.committed_offset), "{p:?}");
-        assert_eq!(p.lag, Some(0), "{p:?}");
         assert_eq!(p.records_in, p.committed_offset, "{p:?}");
         assert!(p.last_commit_time.is_some(), "{p:?}");
     }
-    let sum = |f: fn(&PartitionStatus) -> i64| parts.iter().map(f).sum::<i64>();
-    assert_eq!(sum(|p| p.committed_offset), 3_000);
-    assert_eq!(sum(|p| p.records_in), 3_000);
+    let report = support::verify(&sink, 3_000, &[]);
+    assert_eq!((report.missing, report.duplicated), (0, 0), "{report:?}");
+    assert_eq!(sum(&parts, |p| p.records_in), 3_000);
     assert_eq!(
-        sum(|p| p.records_out) as u64,
+        sum(&parts, |p| p.records_out) as u64,
         report.expected,
         "records out match what the query keeps"
     );
-    assert_eq!(sum(|p| p.records_out) + sum(|p| p.records_filtered), 3_000);
-    assert!(sum(|p| p.files_written) > 0 && sum(|p| p.bytes_written) > 0);
-    assert_eq!((report.missing, report.duplicated), (0, 0), "{report:?}");
+    assert_eq!(
+        sum(&parts, |p| p.records_out) + sum(&parts, |p| p.records_filtered),
+        3_000
+    );
+    assert!(sum(&parts, |p| p.files_written) > 0 && sum(&parts, |p| p.bytes_written) > 0);
+
+    // A graceful stop hands every partition over: the last write removes this pod's entries.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "sluice run failed:\n{}", read_log());
+    let job = jobs.get(&group).await.unwrap();
+    assert!(
+        job.status.unwrap_or_default().partitions.is_empty(),
+        "a stopped pod keeps no entries"
+    );
 }

@@ -148,12 +148,22 @@ pub trait SourceRuntime: Send {
     fn stop(&mut self);
 }
 
+/// What a sink found committed for a split it claimed.
+#[derive(Clone, Debug, Default)]
+pub struct Claimed {
+    /// The committed position (`None`: nothing committed yet).
+    pub offset: Option<i64>,
+    /// The committed exactly-once counters.
+    pub counters: filesystem::commit_log::Counters,
+}
+
 /// A running sink, driven by the pipeline.
 pub trait SinkRuntime: Send {
     /// The claimer the source asks where assigned splits start.
     fn oracle(&self) -> Arc<dyn PositionOracle>;
-    /// Starts writing a claimed split.
-    fn assign(&mut self, split: &SplitId, position: Option<i64>);
+    /// Starts writing a claimed split; returns what its claim found committed (position and
+    /// exactly-once counters), which replaces anything this process knew of the split before.
+    fn assign(&mut self, split: &SplitId, position: Option<i64>) -> Option<Claimed>;
     /// Stops writing a split, abandoning what is not committed.
     fn revoke(&mut self, split: &SplitId);
     /// Whether the split is written by this sink now.

@@ -12,7 +12,7 @@ use super::commit_log::{CommitLog, SplitState};
 use super::options::{FilesystemSinkOptions, Location};
 use super::store::{Store, local::LocalStore, s3::S3Store};
 use super::writer::{BatchCounts, FsSink, SinkEvent};
-use crate::connector::{PositionOracle, RunContext, SinkRuntime, SplitId};
+use crate::connector::{Claimed, PositionOracle, RunContext, SinkRuntime, SplitId};
 use crate::transform::Output;
 
 /// Claims splits in the commit log and keeps their states for [`FsSinkRuntime::assign`].
@@ -127,7 +127,7 @@ impl SinkRuntime for FsSinkRuntime {
         Arc::clone(&self.claims) as Arc<dyn PositionOracle>
     }
 
-    fn assign(&mut self, split: &SplitId, position: Option<i64>) {
+    fn assign(&mut self, split: &SplitId, position: Option<i64>) -> Option<Claimed> {
         let state = self
             .claims
             .states
@@ -136,11 +136,17 @@ impl SinkRuntime for FsSinkRuntime {
             .remove(split);
         match state {
             Some(state) => {
+                let claimed = Claimed {
+                    offset: state.offset,
+                    counters: state.counters,
+                };
                 let position = position.or(state.offset);
                 self.sink.assign(state, position);
+                Some(claimed)
             }
             None => {
-                tracing::error!(split = %split, "assigned without a claim; its records are ignored")
+                tracing::error!(split = %split, "assigned without a claim; its records are ignored");
+                None
             }
         }
     }
