@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Usage: e2e/rig/tansu.sh install              -> prints the tansu binary path
+#        e2e/rig/tansu.sh installed            -> prints it if installed (exit 1 if not; never builds)
 #        e2e/rig/tansu.sh start STATEDIR [PORT] -> prints 127.0.0.1:PORT (bootstrap servers)
 #        e2e/rig/tansu.sh stop STATEDIR
-# tansu (crates.io), an independent Kafka-compatible broker, with in-memory storage.
+# tansu (crates.io), an independent Kafka-compatible broker, with in-memory storage by default.
 # install: cargo install into $RIG/tansu (≈ 10-15 min on 2 cores the first time).
 # start: listens on 127.0.0.1 (a free port unless PORT is given); writes STATEDIR/tansu.port,
 # STATEDIR/tansu.pid; logs to STATEDIR/tansu.log.
+# Persistent storage: SLUICE_TANSU_STORAGE=s3://BUCKET/ with SLUICE_TANSU_S3_ENDPOINT=URL (e.g.
+# the moto server; the bucket must exist; credentials from AWS_ACCESS_KEY_ID/
+# AWS_SECRET_ACCESS_KEY, default test/test): topics, records and group offsets survive a stop
+# and a start with the same storage (give the same PORT to keep the bootstrap address).
 # Known defect of tansu 0.6.0: ListOffsets(latest) (rdkafka fetch_watermarks) returns the last
 # batch's base offset + 1, not the log end; use the fetch high watermark instead.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,11 +41,31 @@ install() {
   log "installed tansu $VERSION in $(elapsed_since "$start")"
 }
 
-usage() { die "usage: $0 install | start STATEDIR [PORT] | stop STATEDIR"; }
+usage() { die "usage: $0 install | installed | start STATEDIR [PORT] | stop STATEDIR"; }
+
+# The storage engine and, for s3://, the object store's environment.
+storage_env=()
+storage() {
+  STORAGE=${SLUICE_TANSU_STORAGE:-memory://tansu/}
+  case $STORAGE in
+  memory://*) ;;
+  s3://*)
+    [[ -n ${SLUICE_TANSU_S3_ENDPOINT:-} ]] || die "SLUICE_TANSU_STORAGE=$STORAGE needs SLUICE_TANSU_S3_ENDPOINT"
+    storage_env=(AWS_ENDPOINT="$SLUICE_TANSU_S3_ENDPOINT" AWS_ALLOW_HTTP=true
+      AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+      AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}")
+    ;;
+  *) die "SLUICE_TANSU_STORAGE=$STORAGE: expected memory://NAME/ or s3://BUCKET/" ;;
+  esac
+}
 (($#)) || usage
 case $1 in
 install)
   install
+  echo "$BIN"
+  ;;
+installed)
+  installed || { log "tansu $VERSION is not installed in $ROOT: it is built only by SLUICE_TANSU=1 ./test.sh or e2e/rig/tansu.sh install"; exit 1; }
   echo "$BIN"
   ;;
 start)
@@ -52,16 +77,17 @@ start)
     exit 0
   fi
   install
+  storage
   t0=$(_now_ms)
   for _attempt in 1 2 3; do
     port=${3:-$(free_port)}
     : >"$sd/tansu.log"
     spawn "$sd/tansu.log" "$sd/tansu.pid" env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL \
       -u STORAGE_ENGINE -u SCHEMA_REGISTRY -u OTEL_EXPORTER_OTLP_ENDPOINT -u DATA_LAKE \
-      RUST_LOG="${SLUICE_TANSU_LOG:-warn}" \
+      RUST_LOG="${SLUICE_TANSU_LOG:-warn}" "${storage_env[@]}" \
       "$BIN" broker --cluster-id sluice \
       --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
-      --storage-engine memory://tansu/
+      --storage-engine "$STORAGE"
     pid=$(cat "$sd/tansu.pid")
     up_or_dead() { ! proc_alive "$pid" || port_open 127.0.0.1 "$port"; }
     if wait_for 30 up_or_dead && proc_alive "$pid"; then

@@ -93,6 +93,10 @@ enum Command {
         /// Override every record's price (e.g. 1 so that the test job filters them all).
         #[arg(long)]
         price: Option<f64>,
+        /// The producer's `linger.ms`: with `--rate`, a longer linger packs more records in a
+        /// batch (the mock broker's 5 MiB a partition then holds more of them).
+        #[arg(long, default_value_t = 5)]
+        linger_ms: u64,
     },
     /// A fault-injecting proxy in front of an S3 server; prints its URL. Commands on the
     /// control socket, one per line: `errors RATE`, `ambiguous RATE`, `delay MILLIS`,
@@ -231,6 +235,7 @@ fn main() -> ExitCode {
             poison_kind,
             partition,
             price,
+            linger_ms,
         } => produce(
             &bootstrap,
             &topic,
@@ -240,7 +245,7 @@ fn main() -> ExitCode {
                 tickers,
                 step_ms,
             },
-            rate,
+            (rate, linger_ms),
             Shape {
                 poison_every,
                 poison_kind,
@@ -477,7 +482,7 @@ fn produce(
     topic: &str,
     range: Range,
     generator: Generator,
-    rate: u64,
+    (rate, linger_ms): (u64, u64),
     shape: Shape,
 ) -> Result<(), String> {
     let Range { start, count } = range;
@@ -495,7 +500,7 @@ fn produce(
     }
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "5")
+        .set("linger.ms", linger_ms.to_string())
         .set("queue.buffering.max.messages", "1000000")
         .set("enable.idempotence", "true")
         .create()
@@ -692,7 +697,7 @@ fn bench(
                 tickers,
                 step_ms,
             },
-            0,
+            (0, 5),
             Shape {
                 poison_every: 0,
                 poison_kind: "malformed".to_owned(),

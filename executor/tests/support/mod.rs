@@ -137,26 +137,7 @@ impl Kafka {
 
     /// Produces ticks `start..start+count` (ids are unique).
     pub fn produce(&self, topic: &str, start: u64, count: u64, extra: &[&str]) {
-        let out = Command::new(TESTKIT)
-            .args([
-                "produce",
-                "--bootstrap",
-                &self.bootstrap,
-                "--topic",
-                topic,
-                "--start",
-                &start.to_string(),
-                "--count",
-                &count.to_string(),
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "produce failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        produce_to(&self.bootstrap, topic, start, count, extra);
     }
 
     /// Produces in the background.
@@ -173,25 +154,61 @@ impl Kafka {
         rate: u64,
         extra: &[&str],
     ) -> Child {
-        Command::new(TESTKIT)
-            .args([
-                "produce",
-                "--bootstrap",
-                &self.bootstrap,
-                "--topic",
-                topic,
-                "--start",
-                &start.to_string(),
-                "--count",
-                &count.to_string(),
-                "--rate",
-                &rate.to_string(),
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap()
+        produce_in_background_to(&self.bootstrap, topic, start, count, rate, extra)
     }
+}
+
+/// Produces ticks `start..start+count` (ids are unique) to any Kafka-protocol broker.
+pub fn produce_to(bootstrap: &str, topic: &str, start: u64, count: u64, extra: &[&str]) {
+    let out = Command::new(TESTKIT)
+        .args([
+            "produce",
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--start",
+            &start.to_string(),
+            "--count",
+            &count.to_string(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "produce failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Produces ticks at `rate` a second in the background to any Kafka-protocol broker.
+pub fn produce_in_background_to(
+    bootstrap: &str,
+    topic: &str,
+    start: u64,
+    count: u64,
+    rate: u64,
+    extra: &[&str],
+) -> Child {
+    Command::new(TESTKIT)
+        .args([
+            "produce",
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--start",
+            &start.to_string(),
+            "--count",
+            &count.to_string(),
+            "--rate",
+            &rate.to_string(),
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 impl Drop for Kafka {
@@ -474,8 +491,13 @@ pub struct Job {
 
 impl Job {
     pub fn new(kafka: &Kafka, topic: &str, group: &str, path: &str) -> Job {
+        Job::on(&kafka.bootstrap, topic, group, path)
+    }
+
+    /// The job on any Kafka-protocol broker.
+    pub fn on(bootstrap: &str, topic: &str, group: &str, path: &str) -> Job {
         Job {
-            bootstrap: kafka.bootstrap.clone(),
+            bootstrap: bootstrap.to_owned(),
             topic: topic.to_owned(),
             group: group.to_owned(),
             path: path.to_owned(),
@@ -726,4 +748,119 @@ pub fn assert_exactly_once(r: &Report) {
         "{r:?}"
     );
     assert_eq!(r.found, r.expected, "{r:?}");
+}
+
+/// tansu (an independent Kafka-compatible broker) with persistent storage: a bucket on the
+/// test S3 server, through `e2e/rig/tansu.sh`. Stopped on drop.
+pub struct Tansu {
+    pub bootstrap: String,
+    pub bin: PathBuf,
+    port: String,
+    storage: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tansu {
+    /// The installed tansu binary, or why there is none (the rig builds it only when asked:
+    /// `SLUICE_TANSU=1 ./test.sh`, or `e2e/rig/tansu.sh install`).
+    pub fn installed() -> Result<PathBuf, String> {
+        let out = Command::new(repo().join("e2e/rig/tansu.sh"))
+            .arg("installed")
+            .output()
+            .map_err(|e| format!("cannot run e2e/rig/tansu.sh: {e}"))?;
+        if out.status.success() {
+            Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    }
+
+    /// Starts tansu storing everything in a new bucket of the test S3 server.
+    pub fn start(bin: PathBuf) -> Tansu {
+        let storage = unique("tansu");
+        bucket(&storage);
+        let mut t = Tansu {
+            bootstrap: String::new(),
+            bin,
+            port: String::new(),
+            storage: format!("s3://{storage}/"),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        t.up();
+        t
+    }
+
+    fn script(&self, args: &[&str]) -> Output {
+        Command::new(repo().join("e2e/rig/tansu.sh"))
+            .args(args)
+            .env("SLUICE_TANSU_STORAGE", &self.storage)
+            .env("SLUICE_TANSU_S3_ENDPOINT", s3())
+            .output()
+            .expect("run e2e/rig/tansu.sh")
+    }
+
+    fn up(&mut self) {
+        let sd = self.dir.path().display().to_string();
+        let mut args = vec!["start", sd.as_str()];
+        if !self.port.is_empty() {
+            args.push(&self.port);
+        }
+        let out = self.script(&args);
+        assert!(
+            out.status.success(),
+            "tansu.sh start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.bootstrap = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        self.port = self
+            .bootstrap
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+    }
+
+    /// Stops the broker (SIGTERM, as a pod would be stopped).
+    pub fn stop(&self) {
+        let sd = self.dir.path().display().to_string();
+        let out = self.script(&["stop", &sd]);
+        assert!(out.status.success(), "tansu.sh stop failed");
+    }
+
+    /// Starts it again on the same port and storage.
+    pub fn start_again(&mut self) {
+        self.up();
+    }
+
+    /// Creates a topic.
+    pub fn create_topic(&self, topic: &str, partitions: u32) {
+        let out = Command::new(&self.bin)
+            .args([
+                "topic",
+                "create",
+                topic,
+                "--partitions",
+                &partitions.to_string(),
+            ])
+            .args(["--broker", &format!("tcp://{}", self.bootstrap)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tansu topic create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The broker's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let sd = self.dir.path().display().to_string();
+        let _ = self.script(&["stop", &sd]);
+    }
 }
