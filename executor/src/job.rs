@@ -134,12 +134,26 @@ pub fn validate(
             None
         }
     };
+    // Words of the SQL: which tables it names, even when it does not plan.
+    let words: std::collections::HashSet<String> = job
+        .spec
+        .sql
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map(str::to_lowercase)
+        .collect();
     // Problems of tables this job uses (others are reported on their own resources).
     for e in table_errors {
-        let used = plan.as_ref().is_none_or(|p| {
-            e.message.contains(&format!("table {}:", p.source.name))
-                || e.message.contains(&format!("table {}:", p.sink.name))
-        });
+        let used = match plan.as_ref() {
+            Some(p) => {
+                e.message.contains(&format!("table {}:", p.source.name))
+                    || e.message.contains(&format!("table {}:", p.sink.name))
+            }
+            None => same_namespace.iter().any(|t| {
+                let name = t.sql_name();
+                words.contains(&name.to_lowercase())
+                    && e.message.contains(&format!("table {name}:"))
+            }),
+        };
         if used {
             problems.push(Problem {
                 reason: "InvalidTable",
@@ -151,12 +165,6 @@ pub fn validate(
     let Some(plan) = plan else {
         // The SQL failed, yet the options of the tables it names are worth checking too, so
         // that one run lists every mistake.
-        let words: std::collections::HashSet<String> = job
-            .spec
-            .sql
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .map(str::to_lowercase)
-            .collect();
         for table in &same_namespace {
             if words.contains(&table.sql_name().to_lowercase()) {
                 problems.extend(table_option_problems(table, &id));

@@ -483,6 +483,13 @@ fn poll_loop(
                 }
             }
             Some(Err(e)) => {
+                if let Some(message) = position_lost(&e) {
+                    // The committed position is gone from the topic: going on would skip
+                    // records silently, so stop and say so.
+                    tracing::error!(error = %e, "{message}");
+                    let _ = events.blocking_send(SourceEvent::Fatal(message));
+                    break;
+                }
                 tracing::warn!(error = %e, "kafka consume error (retrying)");
             }
             None => {
@@ -569,5 +576,36 @@ fn send_ready(
             }
             Err(_) => return paused,
         }
+    }
+}
+
+/// The message for an error that means a partition's position is no longer in the topic
+/// (deleted by retention, or the topic was recreated), if `e` is one.
+fn position_lost(e: &rdkafka::error::KafkaError) -> Option<String> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    match e {
+        KafkaError::MessageConsumption(
+            RDKafkaErrorCode::AutoOffsetReset | RDKafkaErrorCode::OffsetOutOfRange,
+        ) => Some(format!(
+            "the committed position of a partition is no longer in the topic ({e}): records \
+             between it and the log start were deleted (retention) before they were read, or \
+             the topic was recreated. Nothing was skipped. To go on from the log start, delete \
+             the job's commit log for that partition under the sink's _sluice/ prefix"
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+    #[test]
+    fn only_a_lost_position_is_fatal() {
+        let lost = KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset);
+        assert!(position_lost(&lost).is_some_and(|m| m.contains("no longer in the topic")));
+        let other = KafkaError::MessageConsumption(RDKafkaErrorCode::BrokerTransportFailure);
+        assert!(position_lost(&other).is_none());
     }
 }
