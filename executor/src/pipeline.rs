@@ -145,6 +145,15 @@ impl Pipeline {
                                 }
                             });
                         }
+                        Some(SourceEvent::Watermarks(marks)) => {
+                            self.progress.with(|s| {
+                                for (split, high) in marks {
+                                    if let Some(p) = s.splits.get_mut(&split) {
+                                        p.high_watermark = Some(high);
+                                    }
+                                }
+                            });
+                        }
                         Some(SourceEvent::Revoked { splits, done }) => {
                             self.hand_over(&splits).await;
                             let _ = done.send(());

@@ -147,6 +147,9 @@ pub enum SourceEvent {
         /// The split's end offset when the batch was fetched.
         high_watermark: Option<i64>,
     },
+    /// The end offsets of assigned splits, refreshed every few seconds (also for splits that
+    /// receive nothing, so that their lag stays true).
+    Watermarks(Vec<(SplitId, i64)>),
     /// The splits are being taken away; reply on `done` once their work is committed (or
     /// abandoned); the source waits a bounded time.
     Revoked {

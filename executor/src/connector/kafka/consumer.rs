@@ -439,6 +439,7 @@ fn poll_loop(
     let mut last_record = Instant::now();
     let mut idle_sent = false;
     let mut last_flush = Instant::now();
+    let mut last_marks = Instant::now();
     // Split ids seen so far: looked up per record without allocating.
     let mut splits: Vec<SplitId> = Vec::new();
     while !stop.load(Ordering::SeqCst) && !consumer.context().fatal.load(Ordering::SeqCst) {
@@ -508,6 +509,31 @@ fn poll_loop(
                 }
             }
         }
+        if last_marks.elapsed() >= WATERMARKS_EVERY {
+            last_marks = Instant::now();
+            let assigned: Vec<SplitId> = consumer
+                .assignment()
+                .map(|a| {
+                    a.elements()
+                        .iter()
+                        .map(|e| SplitId {
+                            topic: e.topic().to_owned(),
+                            partition: e.partition(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let marks: Vec<(SplitId, i64)> = assigned
+                .into_iter()
+                .filter_map(|s| {
+                    let high = cached_high_watermark(consumer, &s)?;
+                    Some((s, high))
+                })
+                .collect();
+            if !marks.is_empty() {
+                let _ = events.try_send(SourceEvent::Watermarks(marks));
+            }
+        }
         if last_flush.elapsed() >= Duration::from_millis(5) {
             last_flush = Instant::now();
             paused = send_ready(consumer, events, pending, |_| true, paused);
@@ -553,11 +579,14 @@ fn send_ready(
             return false;
         };
         let high_watermark = cached_high_watermark(consumer, &split);
-        match events.try_send(SourceEvent::Batch {
-            split,
-            batch,
-            high_watermark,
-        }) {
+        match send_briefly_waiting(
+            events,
+            SourceEvent::Batch {
+                split,
+                batch,
+                high_watermark,
+            },
+        ) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(SourceEvent::Batch { split, batch, .. })) => {
                 // Put it back and stop fetching until there is room.
@@ -575,6 +604,33 @@ fn send_ready(
                 return true;
             }
             Err(_) => return paused,
+        }
+    }
+}
+
+/// How often the end offsets of the splits seen so far are sent to the pipeline.
+const WATERMARKS_EVERY: Duration = Duration::from_secs(2);
+
+/// How long the poll thread waits for room in the pipeline's channel before it pauses fetching.
+/// Pausing makes librdkafka drop its prefetched messages and fetch them again on resume, which
+/// costs far more than a short wait when the pipeline is merely busy; a pipeline stalled for
+/// longer (a slow or unreachable sink) gets the pause, and the poll thread keeps serving
+/// rebalances and heartbeats.
+const PAUSE_AFTER: Duration = Duration::from_millis(500);
+
+/// `try_send`, retried for up to [`PAUSE_AFTER`] while the channel is full.
+fn send_briefly_waiting(
+    events: &mpsc::Sender<SourceEvent>,
+    mut event: SourceEvent,
+) -> Result<(), mpsc::error::TrySendError<SourceEvent>> {
+    let deadline = Instant::now() + PAUSE_AFTER;
+    loop {
+        match events.try_send(event) {
+            Err(mpsc::error::TrySendError::Full(back)) if Instant::now() < deadline => {
+                event = back;
+                std::thread::sleep(Duration::from_micros(500));
+            }
+            other => return other,
         }
     }
 }
