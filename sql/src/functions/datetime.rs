@@ -647,41 +647,8 @@ impl ScalarUDFImpl for TimestampDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::functions::test_support::{call, lit, strings};
     use datafusion_common::arrow::array::{StringArray, TimestampNanosecondArray};
-    use datafusion_common::arrow::datatypes::Field;
-
-    fn call(udf: &dyn ScalarUDFImpl, args: Vec<ColumnarValue>, rows: usize) -> ArrayRef {
-        let arg_fields = args
-            .iter()
-            .map(|a| Arc::new(Field::new("a", a.data_type(), true)))
-            .collect();
-        let ret = udf
-            .return_type(
-                &args
-                    .iter()
-                    .map(ColumnarValue::data_type)
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap();
-        udf.invoke_with_args(ScalarFunctionArgs {
-            args,
-            arg_fields,
-            number_rows: rows,
-            return_field: Arc::new(Field::new("r", ret, true)),
-            config_options: Arc::default(),
-        })
-        .unwrap()
-        .to_array(rows)
-        .unwrap()
-    }
-
-    fn lit(s: &str) -> ColumnarValue {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s.to_owned())))
-    }
-
-    fn strings(a: &ArrayRef) -> Vec<Option<&str>> {
-        a.as_string::<i32>().iter().collect()
-    }
 
     #[test]
     fn date_format_reuses_text_within_the_pattern_step_but_not_across() {

@@ -24,6 +24,9 @@ mod temporal;
 pub mod text;
 mod time_text;
 
+#[cfg(test)]
+mod test_support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
