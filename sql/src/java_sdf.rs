@@ -11,23 +11,10 @@
 use std::fmt::Write as _;
 
 use crate::functions::{civil_from_days, days_from_civil};
+use crate::java_time::MONTHS;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 /// Sunday first, as `Calendar.DAY_OF_WEEK`.
 const DAYS: [&str; 7] = [
     "Sunday",

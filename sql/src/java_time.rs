@@ -63,7 +63,8 @@ enum TextStyle {
     Narrow,
 }
 
-const MONTHS: [&str; 12] = [
+/// English month names, as both `java.time` and `SimpleDateFormat` print them.
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
