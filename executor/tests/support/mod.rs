@@ -158,20 +158,26 @@ impl Kafka {
     }
 }
 
+/// `sluice-testkit produce` of ticks `start..start+count` to `topic` at `bootstrap`.
+fn produce_command(bootstrap: &str, topic: &str, start: u64, count: u64) -> Command {
+    let mut c = Command::new(TESTKIT);
+    c.args([
+        "produce",
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--start",
+        &start.to_string(),
+        "--count",
+        &count.to_string(),
+    ]);
+    c
+}
+
 /// Produces ticks `start..start+count` (ids are unique) to any Kafka-protocol broker.
 pub fn produce_to(bootstrap: &str, topic: &str, start: u64, count: u64, extra: &[&str]) {
-    let out = Command::new(TESTKIT)
-        .args([
-            "produce",
-            "--bootstrap",
-            bootstrap,
-            "--topic",
-            topic,
-            "--start",
-            &start.to_string(),
-            "--count",
-            &count.to_string(),
-        ])
+    let out = produce_command(bootstrap, topic, start, count)
         .args(extra)
         .output()
         .unwrap();
@@ -191,20 +197,8 @@ pub fn produce_in_background_to(
     rate: u64,
     extra: &[&str],
 ) -> Child {
-    Command::new(TESTKIT)
-        .args([
-            "produce",
-            "--bootstrap",
-            bootstrap,
-            "--topic",
-            topic,
-            "--start",
-            &start.to_string(),
-            "--count",
-            &count.to_string(),
-            "--rate",
-            &rate.to_string(),
-        ])
+    produce_command(bootstrap, topic, start, count)
+        .args(["--rate", &rate.to_string()])
         .args(extra)
         .stdout(Stdio::null())
         .spawn()
