@@ -20,13 +20,36 @@ for a in "$@"; do
   esac
 done
 
+# In CI: no incremental compilation (it only costs disk and time in a fresh clone).
+[[ ${CI:-} == true ]] && export CARGO_INCREMENTAL=0
+
 t_all=$SECONDS
+log_dir=${SLUICE_TEST_LOGS:-target/test-logs}
+mkdir -p "$log_dir"
+
+# Why a step failed, short enough to survive a CI page that keeps only the tail of the output:
+# the error lines (long linker command lines cut), the last lines, and disk and memory.
+failure_summary() {
+  local log=$1
+  echo "---- why it failed (full log: $log) ----"
+  grep -E '^(error|warning: unused)|panicked at|^test .* FAILED|FAIL|^failures:|No space left|signal: 9|Killed|collect2|ld: ' "$log" |
+    cut -c1-400 | grep -v '^error: aborting' | tail -25 || true
+  echo "---- last lines ----"
+  tail -15 "$log" | cut -c1-400
+  echo "---- disk and memory ----"
+  df -h "$PWD" "${CARGO_TARGET_DIR:-$PWD/target}" 2>/dev/null | uniq
+  free -m | head -2
+}
+
 step() {
   local name=$1; shift
-  local t=$SECONDS
+  local t=$SECONDS log
+  log="$log_dir/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-' | cut -c1-40).log"
   echo "==> $name"
-  if ! "$@"; then
-    echo "FAILED: $name (after $((SECONDS - t)) s)" >&2
+  if ! "$@" 2>&1 | tee "$log"; then
+    echo "FAILED: $name (after $((SECONDS - t)) s)"
+    failure_summary "$log"
+    echo "FAILED: $name (after $((SECONDS - t)) s)"
     exit 1
   fi
   echo "<== $name: ok in $((SECONDS - t)) s"

@@ -28,6 +28,14 @@ const INLINE_LIMIT: usize = 1 << 20;
 /// The pseudo partition path of a split's dead letters (in `dedup` of commit records).
 const DEAD_LETTERS: &str = "_sluice_dead_letters";
 
+/// Memory of one file held by the writer besides its bytes: its struct, key and partition
+/// path, the index entry, the record entry while its commit is in flight, and their
+/// allocations. Counted against the budget so that many small partitions roll early instead
+/// of growing past it (measured with heaptrack: ≈ 0.9 KiB per file with 10,000 partitions).
+const FILE_OVERHEAD: u64 = 1024;
+/// Memory of one partition path remembered for deduplication in a split's committed state.
+const DEDUP_OVERHEAD: u64 = 128;
+
 /// Where dead letters go: another location of the same kind of store, published by the same
 /// commit records as the data (so exactly once, and fenced alike).
 #[derive(Clone, Debug)]
@@ -163,7 +171,10 @@ pub struct FsSink {
     rolling: RollingPolicy,
     part_size: usize,
     budget: u64,
+    /// Bytes of buffers and staged files (see [`FsSink::used`] for everything counted).
     used: u64,
+    /// Files listed by commits in flight.
+    committing: u64,
     splits: HashMap<SplitId, SplitWriter>,
     next_generation: u64,
     tx: mpsc::UnboundedSender<TaskEvent>,
@@ -194,6 +205,7 @@ impl FsSink {
             part_size: part_size.max(5 << 20) as usize,
             budget,
             used: 0,
+            committing: 0,
             splits: HashMap::new(),
             next_generation: 1,
             tx,
@@ -222,9 +234,19 @@ impl FsSink {
         Ok(())
     }
 
-    /// Bytes held: open buffers, small rolled files, parts being uploaded.
+    /// Memory held: open buffers, small rolled files, parts being uploaded, and the
+    /// bookkeeping of every file and remembered partition path.
     pub fn used(&self) -> u64 {
-        self.used
+        let (files, paths) = self
+            .splits
+            .values()
+            .fold((self.committing, 0), |(f, p), w| {
+                (
+                    f + (w.open.len() + w.rolled.len()) as u64,
+                    p + w.committed.dedup.len() as u64,
+                )
+            });
+        self.used + files * FILE_OVERHEAD + paths * DEDUP_OVERHEAD
     }
 
     /// The memory budget.
@@ -283,12 +305,12 @@ impl FsSink {
 
     fn discard(&mut self, w: SplitWriter) {
         for f in w.open {
-            self.used -= f.buf.len() as u64;
+            self.used = self.used.saturating_sub(f.buf.capacity() as u64);
             drop(f.parts); // the upload task sees the channel close without a final part
         }
         for f in w.rolled {
             if let Staging::Inline(b) = &f.state {
-                self.used -= b.len() as u64;
+                self.used = self.used.saturating_sub(b.len() as u64);
             }
             if let Staging::Staged(upload, _) = f.state {
                 let store = self.store.clone();
@@ -317,6 +339,8 @@ impl FsSink {
         let start = first_offset;
         // Map this batch's partition paths to open files (creating them lazily below).
         let mut slots: Vec<Option<usize>> = vec![None; out.buckets.len()];
+        // The open files this batch wrote to: only they can have become due for a part or roll.
+        let mut touched: Vec<usize> = Vec::new();
         let mut skipped = 0u64;
         for row in &out.rows {
             let b = row.bucket as usize;
@@ -372,6 +396,7 @@ impl FsSink {
                         }
                     };
                     slots[b] = Some(s);
+                    touched.push(s);
                     s
                 }
             };
@@ -396,7 +421,10 @@ impl FsSink {
                     continue;
                 }
                 let slot = match w.buckets.get(DEAD_LETTERS) {
-                    Some(&s) => s,
+                    Some(&s) => {
+                        touched.push(s);
+                        s
+                    }
                     None => {
                         w.open.push(OpenFile {
                             key: format!(
@@ -415,6 +443,7 @@ impl FsSink {
                             dead_letter: true,
                         });
                         w.buckets.insert(DEAD_LETTERS.to_owned(), w.open.len() - 1);
+                        touched.push(w.open.len() - 1);
                         w.open.len() - 1
                     }
                 };
@@ -438,8 +467,12 @@ impl FsSink {
         });
         w.position = Some(next_offset);
         // Large files upload parts while open; full files roll.
+        touched.sort_unstable();
+        touched.dedup();
         let mut to_roll = Vec::new();
-        for (i, f) in w.open.iter().enumerate() {
+        let mut to_upload = Vec::new();
+        for &i in &touched {
+            let f = &w.open[i];
             let limit = if f.dead_letter {
                 self.rolling.file_size.min(INLINE_LIMIT as u64)
             } else {
@@ -447,16 +480,15 @@ impl FsSink {
             };
             if f.size >= limit {
                 to_roll.push(i);
+            } else if f.buf.len() >= self.part_size && !f.dead_letter {
+                to_upload.push(i);
             }
         }
         let split = split.clone();
-        for i in (0..self.splits[&split].open.len()).rev() {
-            let f = &self.splits[&split].open[i];
-            if f.buf.len() >= self.part_size && !f.dead_letter && !to_roll.contains(&i) {
-                self.upload_part(&split, i);
-            }
+        for i in to_upload {
+            self.upload_part(&split, i);
         }
-        to_roll.sort_unstable();
+        // Highest index first: `roll` swaps the last file into the rolled one's place.
         for i in to_roll.into_iter().rev() {
             self.roll(&split, i);
         }
@@ -551,22 +583,28 @@ impl FsSink {
     /// Over budget: roll the largest open files (their bytes leave with the next commit or
     /// their upload) and commit early.
     fn enforce_budget(&mut self) {
-        if self.used <= self.budget {
+        let used = self.used();
+        if used <= self.budget {
             return;
         }
         let target = self.budget * 3 / 4;
+        // What rolling a file frees once it is committed: its buffer and its bookkeeping.
         let mut candidates: Vec<(u64, SplitId, String)> = self
             .splits
             .iter()
             .flat_map(|(s, w)| {
-                w.open
-                    .iter()
-                    .map(move |f| (f.buf.capacity() as u64, s.clone(), f.bucket.clone()))
+                w.open.iter().map(move |f| {
+                    (
+                        f.buf.capacity() as u64 + FILE_OVERHEAD,
+                        s.clone(),
+                        f.bucket.clone(),
+                    )
+                })
             })
             .collect();
         candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
         let mut freed = 0u64;
-        let need = self.used.saturating_sub(target);
+        let need = used.saturating_sub(target);
         let mut touched = Vec::new();
         for (bytes, split, bucket) in candidates {
             if freed >= need {
@@ -581,7 +619,7 @@ impl FsSink {
         touched.sort();
         touched.dedup();
         tracing::debug!(
-            used = self.used,
+            used,
             budget = self.budget,
             rolled_bytes = freed,
             "memory budget reached: rolled the largest files"
@@ -715,6 +753,7 @@ impl FsSink {
             counters,
         };
         w.commit_in_flight = true;
+        self.committing += files.len() as u64;
         let generation = w.generation;
         let log = Arc::clone(&self.log);
         let events = self.tx.clone();
@@ -829,6 +868,7 @@ impl FsSink {
             } => {
                 self.tasks -= 1;
                 self.used = self.used.saturating_sub(freed);
+                self.committing = self.committing.saturating_sub(files);
                 let Some(w) = self
                     .splits
                     .get_mut(&split)
@@ -862,6 +902,8 @@ impl FsSink {
                         .pending
                         .push_back(SinkEvent::Fatal(format!("failed to commit {split}: {e}"))),
                 }
+                // A commit asked for while this one was in flight (memory pressure) goes now.
+                self.start_requested_commits();
             }
         }
     }
@@ -936,4 +978,135 @@ fn start_upload(
         });
     });
     parts_tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::filesystem::store::local::LocalStore;
+    use crate::transform::OutRow;
+
+    fn split(partition: i32) -> SplitId {
+        SplitId {
+            topic: "ticks".into(),
+            partition,
+        }
+    }
+
+    /// A batch of `rows` records from offset `first`, offset `o` in partition path
+    /// `p=<o % paths>`.
+    fn batch(first: i64, rows: usize, paths: usize) -> Output {
+        let mut out = Output {
+            buckets: (0..paths).map(|p| format!("p={p}")).collect(),
+            ..Output::default()
+        };
+        for i in 0..rows {
+            let start = out.data.len() as u32;
+            out.data
+                .extend_from_slice(format!("{{\"offset\":{}}}\n", first + i as i64).as_bytes());
+            out.rows.push(OutRow {
+                bucket: ((first as usize + i) % paths) as u32,
+                start,
+                end: out.data.len() as u32,
+                offset: first + i as i64,
+            });
+        }
+        out
+    }
+
+    fn counts(rows: usize) -> BatchCounts {
+        BatchCounts {
+            records_in: rows as u64,
+            records_out: rows as u64,
+            ..BatchCounts::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn many_small_partitions_stay_within_the_budget_and_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
+        let log = Arc::new(CommitLog::new(store, "", "group-1", "a"));
+        let budget = 2 << 20;
+        let mut sink = FsSink::new(
+            Arc::clone(&log),
+            String::new(),
+            "part".into(),
+            RollingPolicy::default(),
+            5 << 20,
+            budget,
+        );
+        let (splits, paths, rows, rounds) = (4, 2_000, 500, 20);
+        for p in 0..splits {
+            sink.assign(log.claim(&split(p)).await.unwrap(), Some(0));
+        }
+        let (mut peak, mut most_open) = (0, 0);
+        for round in 0..rounds as i64 {
+            for p in 0..splits {
+                // The pipeline takes no batch while the sink is over its budget.
+                while sink.used() > budget {
+                    let event = sink.next_event().await;
+                    assert!(!matches!(event, SinkEvent::Fatal(_)), "{event:?}");
+                }
+                let first = round * rows as i64;
+                sink.write(
+                    &split(p),
+                    &batch(first, rows, paths),
+                    first,
+                    first + rows as i64,
+                    counts(rows),
+                );
+                peak = peak.max(sink.used());
+                most_open = most_open.max(sink.open_files());
+            }
+        }
+        // Without the bookkeeping counted, all 8,000 would stay open.
+        assert!(
+            (most_open as u64) < budget / FILE_OVERHEAD,
+            "{most_open} files open at once"
+        );
+        // 8,000 (split, path) files would need ≈ 8 MiB of bookkeeping alone: the budget
+        // rolled them early instead, and one batch (500 files) is all it can overshoot by.
+        assert!(
+            peak <= budget + rows as u64 * (FILE_OVERHEAD + 64) + (1 << 20),
+            "peak {peak} > budget {budget}"
+        );
+        sink.roll_all();
+        sink.settle(Duration::from_secs(30)).await.unwrap();
+        assert_eq!(sink.open_files(), 0);
+        assert!(sink.used() < budget / 4, "{} still held", sink.used());
+        // Every row is in exactly one published file.
+        let mut seen = vec![0u8; rounds * rows * splits as usize];
+        for entry in walk(dir.path()) {
+            let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".json") {
+                continue;
+            }
+            let p: usize = name.split('-').nth(2).unwrap().parse().unwrap();
+            for line in std::fs::read_to_string(&entry).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let offset = v["offset"].as_u64().unwrap() as usize;
+                seen[p * rounds * rows + offset] += 1;
+            }
+        }
+        assert!(
+            seen.iter().all(|&n| n == 1),
+            "a row is missing or duplicated"
+        );
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("_sluice") {
+                    out.extend(walk(&path));
+                }
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
 }
