@@ -24,7 +24,8 @@
 #   SLUICE_E2E_S3_ENDPOINT     S3 endpoint (empty: AWS); AWS_* credentials in the environment
 #                              are given to the executor pods and used here
 #   SLUICE_E2E_HOST_NETWORK=1  only for clusters without a pod network
-# Other settings: SLUICE_E2E_CARGO=0 uses the release binaries already built (no cargo);
+# Other settings: SLUICE_E2E_CARGO=0 uses the binaries already built (no cargo);
+# SLUICE_E2E_PROFILE=debug (default release) runs the dev profile's binaries, as CI does;
 # SLUICE_E2E_KEEP=1 keeps the cluster running afterwards (rig mode);
 # SLUICE_E2E_RECORDS (default 20000): records of the first step.
 RIG_NAME=e2e
@@ -37,7 +38,10 @@ WORK=$(cd "$WORK" && pwd)
 PY="$RIG/venv/bin/python"
 TOOL="$REPO_ROOT/e2e/lib/e2e_tool.py"
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
-TESTKIT="$TARGET_DIR/release/sluice-testkit"
+PROFILE=${SLUICE_E2E_PROFILE:-release}
+TESTKIT="$TARGET_DIR/$PROFILE/sluice-testkit"
+profile_args=()
+[[ $PROFILE == release ]] && profile_args=(--release)
 NSJ=sluice-e2e # the jobs' namespace
 NSO=sluice-system
 JOB=filter-ticks
@@ -114,8 +118,10 @@ until_ok() {
 # ---------------------------------------------------------------------------------------------
 step "0 (setup)"
 log "work directory: $WORK (mode: $MODE)"
-[[ -x $TESTKIT ]] || (cd "$REPO_ROOT" && cargo build --release --quiet -p sluice-executor --bin sluice-testkit) ||
-  fail "cannot build sluice-testkit"
+if [[ ${SLUICE_E2E_CARGO:-1} == 1 || ! -x $TESTKIT ]]; then
+  (cd "$REPO_ROOT" && cargo build "${profile_args[@]}" --quiet -p sluice-executor --bin sluice-testkit) ||
+    fail "cannot build sluice-testkit"
+fi
 "$RIG_DIR/python-tools.sh"
 if [[ $MODE == rig ]]; then
   need_root "the e2e cluster"

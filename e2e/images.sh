@@ -9,7 +9,8 @@
 # Builds the two runtime images from the project's Dockerfiles (images/sluice,
 # images/sluice-operator) with buildah, without a Docker engine or a registry:
 #  1. `cargo build --release` of `sluice` and `sluice-operator` (skip with --no-cargo: the
-#     binaries already in the target dir are used);
+#     binaries already in the target dir are used; SLUICE_E2E_PROFILE=debug takes the dev
+#     profile's binaries instead, as CI does: `cargo test` has just built them);
 #  2. each binary is stripped into its own build context ($RIG/images/ctx-NAME);
 #  3. `buildah bud --build-arg BASE_IMAGE=localhost/sluice-base:bookworm` (the locally made
 #     Debian minbase image of e2e/rig/base-image.sh, standing in for distroless/cc), saved
@@ -27,22 +28,28 @@ for a in "$@"; do
   esac
 done
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
+PROFILE=${SLUICE_E2E_PROFILE:-release}
+case $PROFILE in
+release) profile_args=(--release) ;;
+debug) profile_args=() ;;
+*) die "SLUICE_E2E_PROFILE must be release or debug, not '$PROFILE'" ;;
+esac
 TAG=${SLUICE_IMAGE_TAG:-e2e}
 BASE=localhost/sluice-base:bookworm
 
 if ((cargo_build)); then
-  log "cargo build --release (sluice, sluice-operator)"
-  (cd "$REPO_ROOT" && cargo build --release --quiet -p sluice-executor --bin sluice -p sluice-operator --bin sluice-operator) ||
-    die "cargo build --release failed (see above)"
+  log "cargo build ${profile_args[*]} (sluice, sluice-operator)"
+  (cd "$REPO_ROOT" && cargo build "${profile_args[@]}" --quiet -p sluice-executor --bin sluice -p sluice-operator --bin sluice-operator) ||
+    die "cargo build ${profile_args[*]} failed (see above)"
 fi
 base_archive=$("$RIG_DIR/base-image.sh")
 
 # build_one NAME: prints the archive path.
 build_one() {
   local name=$1 bin df ctx tag archive key
-  bin="$TARGET_DIR/release/$name"
+  bin="$TARGET_DIR/$PROFILE/$name"
   df="$REPO_ROOT/images/$name/Dockerfile"
-  [[ -x $bin ]] || die "$bin not found: build it with cargo build --release, or run without --no-cargo"
+  [[ -x $bin ]] || die "$bin not found: build it with cargo build ${profile_args[*]}, or run without --no-cargo"
   [[ -f $df ]] || die "$df not found"
   tag="localhost/$name:$TAG"
   archive=$(archive_for "$tag")

@@ -140,8 +140,9 @@ pub struct ExecutorSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_interval: Option<String>,
 
-    /// Memory for buffered records and uploads (`192Mi`, `1Gi`). When it is reached the
-    /// largest open files are rolled. Default: 50% of the container's memory limit, or 256Mi.
+    /// Memory for buffered records and uploads (`192Mi`, `1Gi`, at least `16Mi`). When it is
+    /// reached the largest open files are rolled and committed early. Default: 40% of the
+    /// container's memory limit, or 96Mi without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_budget: Option<String>,
 

@@ -44,7 +44,7 @@ pub enum RunError {
 }
 
 /// The sink's memory budget: the job's setting, else 40% of the container's memory limit
-/// (`SLUICE_MEMORY_LIMIT`, set by the operator from the pod's limit), else 128 MiB.
+/// (`SLUICE_MEMORY_LIMIT`, set by the operator from the pod's limit), else [`DEFAULT_BUDGET`].
 pub fn memory_budget(job: &ValidatedJob, options: &RunOptions) -> u64 {
     options
         .memory_budget
@@ -57,7 +57,11 @@ pub fn memory_budget(job: &ValidatedJob, options: &RunOptions) -> u64 {
         })
 }
 
-/// 40% of a container memory limit, else 128 MiB. A container without a limit gets the node's
+/// Without a memory limit: what keeps the whole process under 256 MiB (librdkafka's prefetch,
+/// batches in flight, the runtime and the allocator take ~120 MiB besides the sink's buffers).
+const DEFAULT_BUDGET: u64 = 96 << 20;
+
+/// 40% of a container memory limit, else [`DEFAULT_BUDGET`]. A container without a limit gets the node's
 /// allocatable memory from the downward API, which is no limit at all: a "limit" of at least
 /// the machine's memory is treated as none.
 fn budget_for_limit(limit: Option<u64>, node_memory: Option<u64>) -> u64 {
@@ -65,7 +69,7 @@ fn budget_for_limit(limit: Option<u64>, node_memory: Option<u64>) -> u64 {
         Some(limit) if limit > 0 && node_memory.is_none_or(|node| limit < node) => {
             (limit * 2 / 5).max(16 << 20)
         }
-        _ => 128 << 20,
+        _ => DEFAULT_BUDGET,
     }
 }
 
@@ -91,7 +95,7 @@ pub async fn run(
         memory_budget: budget,
         rolling: job.settings.rolling.clone(),
         idle_after: options.until_idle,
-        prefetch_kbytes: (budget / 4 / 1024).clamp(4 * 1024, 32 * 1024),
+        prefetch_kbytes: (budget / 8 / 1024).clamp(4 * 1024, 16 * 1024),
     };
     tracing::info!(job = %job.id, source = %job.source.describe(), sink = %job.sink.describe(), budget_mib = budget >> 20, "starting");
     if let Some(port) = options.metrics_port.filter(|p| *p > 0) {
@@ -209,13 +213,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_budget_is_40_percent_of_a_real_limit_else_128_mib() {
+    fn the_budget_is_40_percent_of_a_real_limit_else_96_mib() {
         let node = Some(8 << 30);
         assert_eq!(budget_for_limit(Some(256 << 20), node), (256 << 20) * 2 / 5);
         assert_eq!(budget_for_limit(Some(20 << 20), node), 16 << 20);
-        assert_eq!(budget_for_limit(None, node), 128 << 20);
+        assert_eq!(budget_for_limit(None, node), 96 << 20);
         // No limit on the container: the downward API gives the node's memory.
-        assert_eq!(budget_for_limit(Some(8 << 30), node), 128 << 20);
+        assert_eq!(budget_for_limit(Some(8 << 30), node), 96 << 20);
         assert_eq!(budget_for_limit(Some(1 << 30), None), 2 * (1 << 30) / 5);
     }
 }

@@ -957,3 +957,40 @@ fn dead_letters(path: &str, count: u64, every: u64, partitions: u64) -> serde_js
         )
     })
 }
+
+/// 10. Back-pressure is not idleness: a sink slower than the source (every S3 request answered
+///     after 1.5 s, a 16 MiB budget) keeps the consumer paused for longer than `--until-idle`;
+///     the job still reads everything before it stops, and writes it once.
+#[test]
+fn a_source_paused_by_a_slow_sink_is_not_taken_for_idle() {
+    // 12 partitions: the mock broker keeps at most 5 MiB of each.
+    let kafka = Kafka::start("ticks", 12);
+    let (name, proxy, path) = s3_sink("slow");
+    let dir = tempfile::tempdir().unwrap();
+    // ~45 MB of output rows: well past the budget.
+    let total = 500_000u64;
+    kafka.produce("ticks", 0, total, &[]);
+    let mut job = Job::new(&kafka, "ticks", &name, &path);
+    job.endpoint = Some(proxy.url.clone());
+    job.executor = "commitInterval: 500ms, memoryBudget: 16Mi".into();
+    let file = job.write(dir.path(), "job.yaml");
+    proxy.control("delay 1500");
+    let started = Instant::now();
+    let out = run_until_idle_with(
+        &file,
+        "1s",
+        &[("SLUICE_LOG", "info,sluice_executor::connector::kafka=debug")],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let pauses = err.matches("fetching paused").count();
+    let r = verify_full(&path, total, Some(&proxy), &[]);
+    println!(
+        "slow sink: one run of {:.0} s with a 1 s idle limit, fetching paused {pauses} times",
+        started.elapsed().as_secs_f64()
+    );
+    print_counts("slow-sink", &r);
+    assert!(pauses > 0, "the sink never held the source back: {err}");
+    assert_exactly_once(&r);
+}

@@ -390,38 +390,40 @@ impl CommitLog {
     pub async fn commit(
         &self,
         next: &SplitState,
-        files: &[FileToPublish],
+        files: Vec<FileToPublish>,
     ) -> Result<CommitOutcome, CommitError> {
-        let mut payload = BytesMut::new();
         let mut publish = Vec::with_capacity(files.len());
+        let mut inline = Vec::new();
+        let mut start = 0u64;
         for f in files {
-            let staged = match &f.content {
-                FileContent::Upload(upload, parts) => Staged::Upload {
-                    upload: upload.clone(),
-                    parts: parts.clone(),
-                },
+            let size = f.size();
+            let staged = match f.content {
+                FileContent::Upload(upload, parts) => Staged::Upload { upload, parts },
                 FileContent::Inline(bytes) => {
-                    let start = payload.len() as u64;
-                    payload.extend_from_slice(bytes);
+                    let len = bytes.len() as u64;
+                    inline.push(bytes);
+                    start += len;
                     Staged::Inline {
-                        start,
-                        len: bytes.len() as u64,
+                        start: start - len,
+                        len,
                     }
                 }
             };
             publish.push(PendingFile {
-                key: f.key.clone(),
+                key: f.key,
                 staged,
-                size: f.size(),
+                size,
                 rows: f.rows,
-                store: f.store.clone(),
+                store: f.store,
             });
         }
         let record = self.record(next, publish);
-        let payload = payload.freeze();
+        // The record and the files' bytes in one buffer, which the files are published from.
+        let encoded = encode_chunks(&record, inline);
+        let payload = encoded.slice(encoded.len() - start as usize..);
         let key = self.key(&next.split, next.seq);
         super::fault::reached("before-record");
-        if self.create(&key, encode(&record, &payload)).await? == Created::Exists {
+        if self.create(&key, encoded).await? == Created::Exists {
             tracing::warn!(split = %next.split, seq = next.seq, "commit fenced: another executor owns the split");
             return Ok(CommitOutcome::Fenced);
         }
@@ -525,12 +527,22 @@ async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(),
 }
 
 fn encode(record: &Record, payload: &[u8]) -> Bytes {
+    encode_chunks(record, vec![Bytes::copy_from_slice(payload)])
+}
+
+/// A record: magic, header length, JSON header, then the payload `chunks` back to back (each
+/// dropped once copied, so that a commit holds its files' bytes once).
+fn encode_chunks(record: &Record, chunks: Vec<Bytes>) -> Bytes {
     let header = serde_json::to_vec(record).unwrap_or_default();
-    let mut out = BytesMut::with_capacity(MAGIC.len() + 4 + header.len() + payload.len());
+    let payload: usize = chunks.iter().map(Bytes::len).sum();
+    let mut out = BytesMut::with_capacity(MAGIC.len() + 4 + header.len() + payload);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
-    out.extend_from_slice(payload);
+    drop(header);
+    for chunk in chunks {
+        out.extend_from_slice(&chunk);
+    }
     out.freeze()
 }
 
@@ -599,7 +611,7 @@ mod tests {
             ..s.clone()
         };
         assert_eq!(
-            a.commit(&next, &[inline("p=x/f1.json", "{}\n")])
+            a.commit(&next, vec![inline("p=x/f1.json", "{}\n")])
                 .await
                 .unwrap(),
             CommitOutcome::Committed { seq: 2 }
@@ -637,7 +649,7 @@ mod tests {
             offset: Some(100),
             ..sa.clone()
         };
-        a.commit(&committed, &[]).await.unwrap();
+        a.commit(&committed, vec![]).await.unwrap();
         let sb = b.claim(&split()).await.unwrap();
         assert_eq!((sb.seq, sb.epoch, sb.offset), (3, 2, Some(100)));
         // The zombie's next commit is refused and its file never appears.
@@ -647,7 +659,7 @@ mod tests {
             ..committed
         };
         assert_eq!(
-            a.commit(&zombie, &[inline("p=x/zombie.json", "late\n")])
+            a.commit(&zombie, vec![inline("p=x/zombie.json", "late\n")])
                 .await
                 .unwrap(),
             CommitOutcome::Fenced
@@ -702,7 +714,7 @@ mod tests {
         std::fs::write(dir.path().join("p=z/f.json"), "something else entirely\n").unwrap();
         let next = SplitState { seq: 2, ..s };
         let err = a
-            .commit(&next, &[inline("p=z/f.json", "row\n")])
+            .commit(&next, vec![inline("p=z/f.json", "row\n")])
             .await
             .unwrap_err();
         assert!(
@@ -725,7 +737,7 @@ mod tests {
         let mut s = a.claim(&split()).await.unwrap();
         for _ in 0..20 {
             s.seq += 1;
-            a.commit(&s, &[]).await.unwrap();
+            a.commit(&s, vec![]).await.unwrap();
         }
         let left = a
             .store
@@ -740,7 +752,7 @@ mod tests {
             ..s.clone()
         };
         assert_eq!(
-            a.commit(&zombie, &[inline("p=q/z.json", "x\n")])
+            a.commit(&zombie, vec![inline("p=q/z.json", "x\n")])
                 .await
                 .unwrap(),
             CommitOutcome::Fenced

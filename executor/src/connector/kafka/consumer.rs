@@ -24,6 +24,8 @@ use crate::connector::source::{PositionOracle, RawBatch, SourceEvent, SplitId, T
 const MAX_BATCH_RECORDS: usize = 4096;
 /// Bytes per batch.
 const MAX_BATCH_BYTES: usize = 2 << 20;
+/// librdkafka's `fetch.queue.backoff.ms` unless the table sets it.
+const FETCH_QUEUE_BACKOFF_MS: u64 = 50;
 /// A partial batch is sent after this long.
 const MAX_BATCH_DELAY: Duration = Duration::from_millis(20);
 
@@ -315,13 +317,23 @@ impl KafkaSource {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "error")
-            .set("isolation.level", "read_committed")
             .set("enable.partition.eof", "false");
+        if !options.client.contains_key("isolation.level") {
+            // Records of aborted transactions never reach the sink unless the table asks.
+            config.set("isolation.level", "read_committed");
+        }
         if !options.client.contains_key("queued.max.messages.kbytes") {
             config.set(
                 "queued.max.messages.kbytes",
                 settings.prefetch_kbytes.to_string(),
             );
+        }
+        if !options.client.contains_key("fetch.queue.backoff.ms") {
+            // librdkafka postpones a partition's next fetch by this much whenever its queue is
+            // over the prefetch limits, which a consumer slower than the broker (any pipeline
+            // doing real work) hits all the time: at the default 1,000 ms the fetcher idled and
+            // the seed job ran at 150,000 records/s; at 50 ms, 800,000.
+            config.set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS.to_string());
         }
         if !options.client.contains_key("client.id") {
             config.set(
@@ -413,6 +425,27 @@ impl Drop for KafkaSource {
 }
 
 /// The split's cached high watermark (from fetch responses; no request).
+/// `--until-idle` waits this many times its interval when records seem left unread (a
+/// transactional topic ends with commit markers, never delivered, past its last record).
+const IDLE_UNREAD_FACTOR: u32 = 5;
+
+/// Whether every assigned split that delivered records was read up to its end offset, as
+/// librdkafka last saw it: quiet because there is nothing left, not because fetching stalled.
+fn read_to_end(consumer: &BaseConsumer<Context>, splits: &[SplitId], next: &[i64]) -> bool {
+    let Ok(assignment) = consumer.assignment() else {
+        return false;
+    };
+    assignment.elements().iter().all(|e| {
+        let Some(i) = splits
+            .iter()
+            .position(|s| s.partition == e.partition() && s.topic == e.topic())
+        else {
+            return true;
+        };
+        cached_high_watermark(consumer, &splits[i]).is_none_or(|high| next[i] >= high)
+    })
+}
+
 fn cached_high_watermark(consumer: &BaseConsumer<Context>, split: &SplitId) -> Option<i64> {
     let topic = CString::new(split.topic.as_str()).ok()?;
     let (mut low, mut high) = (-1i64, -1i64);
@@ -440,8 +473,13 @@ fn poll_loop(
     let mut idle_sent = false;
     let mut last_flush = Instant::now();
     let mut last_marks = Instant::now();
-    // Split ids seen so far: looked up per record without allocating.
+    // Split ids seen so far: looked up per record without allocating; and the offset after
+    // the last record polled from each.
     let mut splits: Vec<SplitId> = Vec::new();
+    let mut next_offsets: Vec<i64> = Vec::new();
+    // Partitions assigned when last looked: a new assignment starts the idle clock again (its
+    // claims may have taken longer than the idle interval).
+    let mut assigned_count = 0;
     while !stop.load(Ordering::SeqCst) && !consumer.context().fatal.load(Ordering::SeqCst) {
         match consumer.poll(Duration::from_millis(if paused { 100 } else { 10 })) {
             Some(Ok(m)) => {
@@ -458,9 +496,11 @@ fn poll_loop(
                             topic: topic.to_owned(),
                             partition,
                         });
+                        next_offsets.push(0);
                         splits.len() - 1
                     }
                 };
+                next_offsets[i] = m.offset() + 1;
                 let split = &splits[i];
                 let (ts, tt) = match m.timestamp() {
                     Timestamp::NotAvailable => (None, TimestampType::None),
@@ -494,15 +534,20 @@ fn poll_loop(
                 tracing::warn!(error = %e, "kafka consume error (retrying)");
             }
             None => {
-                // Idle means: partitions assigned, and nothing new for the interval.
-                let assigned = consumer.assignment().is_ok_and(|a| a.count() > 0);
-                if !assigned {
+                // Idle means: partitions assigned, fetching (not paused because the pipeline
+                // is behind), and nothing new for the interval.
+                let count = consumer.assignment().map_or(0, |a| a.count());
+                let assigned = count > 0;
+                if !assigned || paused || count != assigned_count {
                     last_record = Instant::now();
                 }
+                assigned_count = count;
                 if let Some(after) = idle_after
                     && assigned
                     && !idle_sent
                     && last_record.elapsed() >= after
+                    && (read_to_end(consumer, &splits, &next_offsets)
+                        || last_record.elapsed() >= after * IDLE_UNREAD_FACTOR)
                 {
                     idle_sent = true;
                     let _ = events.try_send(SourceEvent::Idle);
@@ -599,6 +644,7 @@ fn send_ready(
                 merged.append(std::mem::take(&mut entry.0));
                 entry.0 = merged;
                 if !paused && let Ok(a) = consumer.assignment() {
+                    tracing::debug!("the pipeline is behind: fetching paused");
                     let _ = consumer.pause(&a);
                 }
                 return true;

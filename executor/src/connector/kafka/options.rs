@@ -62,7 +62,6 @@ const RESERVED: &[&str] = &[
     "enable.auto.offset.store",
     "group.id",
     "auto.offset.reset",
-    "isolation.level",
 ];
 
 /// Reads a Kafka source table's options; `default_group` when `properties.group.id` is unset.
