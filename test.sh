@@ -21,11 +21,13 @@ for a in "$@"; do
 done
 
 # In CI: no incremental compilation (it only costs disk and time in a fresh clone), and the
-# cluster e2e runs the binaries `cargo test` has just built (the dev profile) instead of a
-# second, release build of every dependency (~15 min on 2 cores).
+# cluster e2e runs the binaries `cargo test --workspace` has just built and tested (the dev
+# profile, no further cargo: `cargo build -p` alone unifies features differently and rebuilt
+# DataFusion, 8 min) instead of a second, release build of every dependency (~15 min).
 if [[ ${CI:-} == true ]]; then
   export CARGO_INCREMENTAL=0
   export SLUICE_E2E_PROFILE=${SLUICE_E2E_PROFILE:-debug}
+  [[ $SLUICE_E2E_PROFILE == debug ]] && export SLUICE_E2E_CARGO=${SLUICE_E2E_CARGO:-0}
 fi
 
 t_all=$SECONDS
