@@ -323,7 +323,7 @@ impl CommitLog {
             };
             let record = self.record(&next, Vec::new());
             match self
-                .create(&self.key(split, next.seq), encode(&record, &[]))
+                .create(&self.key(split, next.seq), encode(&record, Vec::new()))
                 .await?
             {
                 Created::Exists => continue,
@@ -419,7 +419,7 @@ impl CommitLog {
         }
         let record = self.record(next, publish);
         // The record and the files' bytes in one buffer, which the files are published from.
-        let encoded = encode_chunks(&record, inline);
+        let encoded = encode(&record, inline);
         let payload = encoded.slice(encoded.len() - start as usize..);
         let key = self.key(&next.split, next.seq);
         super::fault::reached("before-record");
@@ -526,13 +526,9 @@ async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(),
     Ok(())
 }
 
-fn encode(record: &Record, payload: &[u8]) -> Bytes {
-    encode_chunks(record, vec![Bytes::copy_from_slice(payload)])
-}
-
 /// A record: magic, header length, JSON header, then the payload `chunks` back to back (each
 /// dropped once copied, so that a commit holds its files' bytes once).
-fn encode_chunks(record: &Record, chunks: Vec<Bytes>) -> Bytes {
+fn encode(record: &Record, chunks: Vec<Bytes>) -> Bytes {
     let header = serde_json::to_vec(record).unwrap_or_default();
     let payload: usize = chunks.iter().map(Bytes::len).sum();
     let mut out = BytesMut::with_capacity(MAGIC.len() + 4 + header.len() + payload);
@@ -692,7 +688,10 @@ mod tests {
             }],
         );
         a.store
-            .put_if_absent(&a.key(&next.split, 2), encode(&record, &payload))
+            .put_if_absent(
+                &a.key(&next.split, 2),
+                encode(&record, vec![Bytes::copy_from_slice(&payload)]),
+            )
             .await
             .unwrap();
         assert!(!dir.path().join("p=y/f.json").exists());

@@ -422,10 +422,7 @@ impl FsSink {
                     continue;
                 }
                 let slot = match w.buckets.get(DEAD_LETTERS) {
-                    Some(&s) => {
-                        touched.push(s);
-                        s
-                    }
+                    Some(&s) => s,
                     None => {
                         w.open.push(OpenFile {
                             key: format!(
@@ -444,7 +441,6 @@ impl FsSink {
                             dead_letter: true,
                         });
                         w.buckets.insert(DEAD_LETTERS.to_owned(), w.open.len() - 1);
-                        touched.push(w.open.len() - 1);
                         w.open.len() - 1
                     }
                 };
@@ -457,6 +453,9 @@ impl FsSink {
                 f.last_offset = *offset;
                 f.last_write = now;
             }
+        }
+        if let Some(&s) = w.buckets.get(DEAD_LETTERS) {
+            touched.push(s);
         }
         if skipped > 0 {
             tracing::debug!(split = %split, skipped, "rows already in the sink were skipped");
