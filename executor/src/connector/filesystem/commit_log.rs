@@ -456,7 +456,22 @@ impl CommitLog {
             .buffer_unordered(PUBLISH_CONCURRENCY)
             .collect()
             .await;
-        results.into_iter().collect()
+        results.into_iter().collect::<Result<(), CommitError>>()?;
+        // Inline files were created without a sync each (a local directory): make them durable
+        // before this split's next record can exist, since recovery republishes only the
+        // latest record's files.
+        self.store.sync().await?;
+        let mut others: Vec<&str> = files.iter().filter_map(|f| f.store.as_deref()).collect();
+        others.sort_unstable();
+        others.dedup();
+        for uri in others {
+            if let Ok(store) =
+                super::options::Location::parse(uri).and_then(|l| self.store.sibling(&l))
+            {
+                store.sync().await?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes records more than [`KEEP`] behind `seq` (best effort).
@@ -503,12 +518,21 @@ async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(),
     let created = match &f.staged {
         Staged::Upload { upload, parts } => store.complete_upload(&f.key, upload, parts).await?,
         Staged::Inline { start, len } => {
-            store
-                .put_if_absent(
-                    &f.key,
-                    payload.slice(*start as usize..(*start + *len) as usize),
-                )
-                .await?
+            let data = payload.slice(*start as usize..(*start + *len) as usize);
+            match store.put_if_absent_deferred(&f.key, data.clone()).await? {
+                Created::Exists
+                    if matches!(store, Store::Local(_))
+                        && f.size > 0
+                        && store.size(&f.key).await? == Some(0) =>
+                {
+                    // What a power loss leaves of a file created but not yet synced: written
+                    // again from the record, which holds its bytes.
+                    tracing::warn!(key = %f.key, "an empty file where a committed file belongs (the machine stopped before it was synced): writing it again");
+                    store.delete(&f.key).await?;
+                    store.put_if_absent_deferred(&f.key, data).await?
+                }
+                created => created,
+            }
         }
     };
     if created == Created::Exists {
@@ -702,6 +726,30 @@ mod tests {
             "row\n"
         );
         let _ = files;
+    }
+
+    #[tokio::test]
+    async fn a_file_left_empty_by_a_power_loss_before_the_sync_is_written_again_on_claim() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let s = a.claim(&split()).await.unwrap();
+        let next = SplitState {
+            seq: 2,
+            offset: Some(9),
+            ..s
+        };
+        a.commit(&next, vec![inline("p=w/f.json", "row\n")])
+            .await
+            .unwrap();
+        // The record is durable (synced) but the file's data never reached the disk: the
+        // name exists with no bytes.
+        std::fs::write(dir.path().join("p=w/f.json"), "").unwrap();
+        let b = log(dir.path(), "b").claim(&split()).await.unwrap();
+        assert_eq!(b.offset, Some(9));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("p=w/f.json")).unwrap(),
+            "row\n"
+        );
     }
 
     #[tokio::test]

@@ -26,6 +26,8 @@ const MAX_BATCH_RECORDS: usize = 4096;
 const MAX_BATCH_BYTES: usize = 2 << 20;
 /// librdkafka's `fetch.queue.backoff.ms` unless the table sets it.
 const FETCH_QUEUE_BACKOFF_MS: u64 = 50;
+/// Records polled between two readings of the clock (at 1 M records/s, 16 µs apart).
+const CLOCK_EVERY: u32 = 16;
 /// A partial batch is sent after this long.
 const MAX_BATCH_DELAY: Duration = Duration::from_millis(20);
 
@@ -480,10 +482,16 @@ fn poll_loop(
     // Partitions assigned when last looked: a new assignment starts the idle clock again (its
     // claims may have taken longer than the idle interval).
     let mut assigned_count = 0;
+    // Records polled since the clocks were last read: reading the clock for every record cost
+    // 7 % of the executor's CPU, so timers are checked every CLOCK_EVERY records (or when a
+    // poll returns nothing).
+    let mut unclocked = 0u32;
     while !stop.load(Ordering::SeqCst) && !consumer.context().fatal.load(Ordering::SeqCst) {
-        match consumer.poll(Duration::from_millis(if paused { 100 } else { 10 })) {
+        let polled = consumer.poll(Duration::from_millis(if paused { 100 } else { 10 }));
+        let record = matches!(polled, Some(Ok(_)));
+        match polled {
             Some(Ok(m)) => {
-                last_record = Instant::now();
+                unclocked += 1;
                 idle_sent = false;
                 let (topic, partition) = (m.topic(), m.partition());
                 let i = match splits
@@ -534,6 +542,9 @@ fn poll_loop(
                 tracing::warn!(error = %e, "kafka consume error (retrying)");
             }
             None => {
+                if unclocked > 0 {
+                    last_record = Instant::now();
+                }
                 // Idle means: partitions assigned, fetching (not paused because the pipeline
                 // is behind), and nothing new for the interval.
                 let count = consumer.assignment().map_or(0, |a| a.count());
@@ -553,6 +564,13 @@ fn poll_loop(
                     let _ = events.try_send(SourceEvent::Idle);
                 }
             }
+        }
+        if record && unclocked < CLOCK_EVERY {
+            continue;
+        }
+        if unclocked > 0 {
+            unclocked = 0;
+            last_record = Instant::now();
         }
         if last_marks.elapsed() >= WATERMARKS_EVERY {
             last_marks = Instant::now();

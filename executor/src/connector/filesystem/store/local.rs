@@ -2,6 +2,11 @@
 //! create writes a temporary file, syncs it and hard-links it into place (which fails if the
 //! name exists), so a file is either absent or complete. Staged uploads keep their parts under
 //! `<root>/_sluice/uploads/<id>/` until completed.
+//!
+//! Published data files whose bytes are already durable in a commit record are created without
+//! a sync each ([`LocalStore::put_if_absent_unsynced`]); the commit then syncs the whole
+//! filesystem once ([`LocalStore::sync`]) before the split's next record can be written. Two
+//! syncs per file were most of the CPU with many small files on ext4 (README, Performance).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -31,6 +36,11 @@ fn random_id() -> String {
 
 /// Writes `data` to a new temporary file next to `target`, synced, and links it to `target`.
 fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
+    create_file_with(target, data, true)
+}
+
+/// [`create_file`], syncing the file and its directory only if `sync`.
+fn create_file_with(target: &Path, data: &[u8], sync: bool) -> std::io::Result<Created> {
     let dir = target.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir)?;
     let name = target
@@ -41,18 +51,20 @@ fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
-        link_into_place(&tmp, target)
+        if sync {
+            f.sync_all()?;
+        }
+        link_into_place(&tmp, target, sync)
     })();
     let _ = std::fs::remove_file(&tmp);
     result
 }
 
-/// Hard-links `tmp` to `target` unless `target` exists; syncs the directory.
-fn link_into_place(tmp: &Path, target: &Path) -> std::io::Result<Created> {
+/// Hard-links `tmp` to `target` unless `target` exists; syncs the directory if `sync`.
+fn link_into_place(tmp: &Path, target: &Path, sync: bool) -> std::io::Result<Created> {
     match std::fs::hard_link(tmp, target) {
         Ok(()) => {
-            if let Some(dir) = target.parent() {
+            if sync && let Some(dir) = target.parent() {
                 std::fs::File::open(dir)?.sync_all()?;
             }
             Ok(Created::Created)
@@ -97,6 +109,34 @@ impl LocalStore {
     ) -> Result<Created, StoreError> {
         let path = self.path(key);
         blocking(move || create_file(&path, &data).map_err(|e| permanent("PUT", &path, e))).await
+    }
+
+    /// [`Self::put_if_absent`] without syncing: the file is durable only after [`Self::sync`].
+    pub(super) async fn put_if_absent_unsynced(
+        &self,
+        key: &str,
+        data: Bytes,
+    ) -> Result<Created, StoreError> {
+        let path = self.path(key);
+        blocking(move || {
+            create_file_with(&path, &data, false).map_err(|e| permanent("PUT", &path, e))
+        })
+        .await
+    }
+
+    /// Makes everything written to the root's filesystem durable (`syncfs`).
+    pub(super) async fn sync(&self) -> Result<(), StoreError> {
+        use std::os::fd::AsRawFd as _;
+        let root = self.root.clone();
+        blocking(move || {
+            let dir = std::fs::File::open(&root).map_err(|e| permanent("SYNC", &root, e))?;
+            // SAFETY: syncfs only reads the descriptor, which `dir` keeps open.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+                return Err(permanent("SYNC", &root, std::io::Error::last_os_error()));
+            }
+            Ok(())
+        })
+        .await
     }
 
     pub(super) async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
@@ -242,7 +282,7 @@ impl LocalStore {
                     std::io::copy(&mut f, &mut out)?;
                 }
                 out.sync_all()?;
-                link_into_place(&tmp, &target)
+                link_into_place(&tmp, &target, true)
             })();
             let _ = std::fs::remove_file(&tmp);
             let created = result.map_err(io)?;

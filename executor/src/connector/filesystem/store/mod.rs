@@ -66,13 +66,24 @@ pub enum Store {
     Local(local::LocalStore),
 }
 
+/// Store requests in flight in this process, at most. Every split commits on its own, and each
+/// commit publishes up to 32 files at once: without a common limit 24 splits committing
+/// together made 768 requests at once — 519 threads for a local directory, as many
+/// connections to S3 — and the executor's peak memory was reached there (README, Performance).
+pub const MAX_IN_FLIGHT: usize = 64;
+
+static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_IN_FLIGHT);
+
+/// Runs a request once fewer than [`MAX_IN_FLIGHT`] others are running (retries included).
 macro_rules! dispatch {
-    ($self:ident, $s:ident => $e:expr) => {
+    ($self:ident, $s:ident => $e:expr) => {{
+        // The semaphore is never closed; without a permit the request would still run.
+        let _permit = IN_FLIGHT.acquire().await.ok();
         match $self {
             Store::S3($s) => $e,
             Store::Local($s) => $e,
         }
-    };
+    }};
 }
 
 impl Store {
@@ -92,12 +103,41 @@ impl Store {
 
     /// A URI for messages (`s3://bucket/prefix`).
     pub fn uri(&self, key: &str) -> String {
-        dispatch!(self, s => s.uri(key))
+        match self {
+            Store::S3(s) => s.uri(key),
+            Store::Local(s) => s.uri(key),
+        }
     }
 
     /// Creates `key` unless it exists.
     pub async fn put_if_absent(&self, key: &str, data: Bytes) -> Result<Created, StoreError> {
         dispatch!(self, s => s.put_if_absent(key, data).await)
+    }
+
+    /// Creates `key` unless it exists, for a file whose bytes are already durable elsewhere (in
+    /// a commit record): S3 makes it durable before answering; a local directory only once
+    /// [`Store::sync`] returns.
+    pub async fn put_if_absent_deferred(
+        &self,
+        key: &str,
+        data: Bytes,
+    ) -> Result<Created, StoreError> {
+        let _permit = IN_FLIGHT.acquire().await.ok();
+        match self {
+            Store::S3(s) => s.put_if_absent(key, data).await,
+            Store::Local(s) => s.put_if_absent_unsynced(key, data).await,
+        }
+    }
+
+    /// Makes files created by [`Store::put_if_absent_deferred`] durable.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        match self {
+            Store::S3(_) => Ok(()),
+            Store::Local(s) => {
+                let _permit = IN_FLIGHT.acquire().await.ok();
+                s.sync().await
+            }
+        }
     }
 
     /// Reads `key`, or `None` if it does not exist.
