@@ -115,10 +115,8 @@ fn main() -> ExitCode {
     sluice_executor::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        // Blocking threads serve a local sink's file operations, at most MAX_IN_FLIGHT at once;
-        // tokio starts a new thread whenever none is idle at that instant, and a pool of up to
-        // 512 grew to ~200 threads at the end of the benchmark (README, Performance).
-        .max_blocking_threads(sluice_executor::connector::filesystem::store::MAX_IN_FLIGHT)
+        // Blocking threads serve a local sink's file operations (README, Performance).
+        .max_blocking_threads(sluice_executor::connector::filesystem::store::MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
     {

@@ -291,7 +291,8 @@ impl Context {
 
 /// A running Kafka source.
 pub struct KafkaSource {
-    consumer: Arc<BaseConsumer<Context>>,
+    /// `None` once closing (see `Drop`).
+    consumer: Option<Arc<BaseConsumer<Context>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -380,7 +381,7 @@ impl KafkaSource {
                 .map_err(|e| format!("failed to start the Kafka thread: {e}"))?
         };
         Ok(KafkaSource {
-            consumer,
+            consumer: Some(consumer),
             stop,
             thread: Some(thread),
         })
@@ -394,7 +395,8 @@ impl KafkaSource {
             let _ = tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(*o));
         }
         if tpl.count() > 0
-            && let Err(e) = self.consumer.commit(&tpl, CommitMode::Async)
+            && let Some(consumer) = &self.consumer
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Async)
         {
             tracing::debug!(error = %e, "kafka offset commit not sent");
         }
@@ -417,11 +419,34 @@ impl crate::connector::SourceRuntime for KafkaSource {
     }
 }
 
+/// How long closing the consumer (leaving the group) may take before the executor goes on.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Drop for KafkaSource {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+        // Dropping the last handle closes the consumer, and librdkafka's close waits for the
+        // group coordinator without a deadline: once, after a run against a slow sink, a
+        // finished `--until-idle` job waited there for 17 minutes. Nothing depends on it (the
+        // sink's commit log holds the positions), so it gets a deadline.
+        let Some(consumer) = self.consumer.take() else {
+            return;
+        };
+        let (closed, wait) = std::sync::mpsc::sync_channel::<()>(1);
+        let spawned = std::thread::Builder::new()
+            .name("kafka-close".into())
+            .spawn(move || {
+                drop(consumer);
+                let _ = closed.send(());
+            });
+        if spawned.is_ok() && wait.recv_timeout(CLOSE_TIMEOUT).is_err() {
+            tracing::warn!(
+                timeout_s = CLOSE_TIMEOUT.as_secs(),
+                "the Kafka consumer did not close in time (librdkafka is still leaving the group); going on without waiting: every position is in the sink's commit log"
+            );
         }
     }
 }
