@@ -461,15 +461,11 @@ impl CommitLog {
         // before this split's next record can exist, since recovery republishes only the
         // latest record's files.
         self.store.sync().await?;
-        let mut others: Vec<&str> = files.iter().filter_map(|f| f.store.as_deref()).collect();
-        others.sort_unstable();
-        others.dedup();
-        for uri in others {
-            if let Ok(store) =
-                super::options::Location::parse(uri).and_then(|l| self.store.sibling(&l))
-            {
-                store.sync().await?;
-            }
+        let mut others: Vec<&PendingFile> = files.iter().filter(|f| f.store.is_some()).collect();
+        others.sort_unstable_by(|a, b| a.store.cmp(&b.store));
+        others.dedup_by(|a, b| a.store == b.store);
+        for f in others {
+            target_store(&self.store, f)?.sync().await?;
         }
         Ok(())
     }
@@ -504,35 +500,31 @@ impl CommitLog {
     }
 }
 
-/// Publishes one file; an object already at its key must be this file (same size).
-async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(), CommitError> {
-    let store = match &f.store {
-        None => store,
+/// The store a file is published to: the sink's, or the one its record names (dead letters).
+fn target_store(store: &Store, f: &PendingFile) -> Result<Store, CommitError> {
+    match &f.store {
+        None => Ok(store.clone()),
         Some(uri) => super::options::Location::parse(uri)
             .and_then(|l| store.sibling(&l))
             .map_err(|message| CommitError::Corrupt {
                 key: f.key.clone(),
                 message: format!("cannot publish to {uri}: {message}"),
-            })?,
-    };
+            }),
+    }
+}
+
+/// Publishes one file; an object already at its key must be this file (same size).
+async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(), CommitError> {
+    let store = target_store(&store, &f)?;
     let created = match &f.staged {
         Staged::Upload { upload, parts } => store.complete_upload(&f.key, upload, parts).await?,
         Staged::Inline { start, len } => {
-            let data = payload.slice(*start as usize..(*start + *len) as usize);
-            match store.put_if_absent_deferred(&f.key, data.clone()).await? {
-                Created::Exists
-                    if matches!(store, Store::Local(_))
-                        && f.size > 0
-                        && store.size(&f.key).await? == Some(0) =>
-                {
-                    // What a power loss leaves of a file created but not yet synced: written
-                    // again from the record, which holds its bytes.
-                    tracing::warn!(key = %f.key, "an empty file where a committed file belongs (the machine stopped before it was synced): writing it again");
-                    store.delete(&f.key).await?;
-                    store.put_if_absent_deferred(&f.key, data).await?
-                }
-                created => created,
-            }
+            store
+                .put_if_absent_deferred(
+                    &f.key,
+                    payload.slice(*start as usize..(*start + *len) as usize),
+                )
+                .await?
         }
     };
     if created == Created::Exists {

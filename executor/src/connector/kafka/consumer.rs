@@ -568,6 +568,7 @@ fn poll_loop(
             }
             None => {
                 if unclocked > 0 {
+                    unclocked = 0;
                     last_record = Instant::now();
                 }
                 // Idle means: partitions assigned, fetching (not paused because the pipeline

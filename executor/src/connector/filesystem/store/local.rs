@@ -39,7 +39,9 @@ fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
     create_file_with(target, data, true)
 }
 
-/// [`create_file`], syncing the file and its directory only if `sync`.
+/// [`create_file`], syncing the file and its directory only if `sync`. Unsynced, an empty file
+/// already at `target` is replaced: it is what a power loss leaves of a file that was created
+/// but not yet synced (Sluice never publishes an empty file).
 fn create_file_with(target: &Path, data: &[u8], sync: bool) -> std::io::Result<Created> {
     let dir = target.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir)?;
@@ -54,7 +56,17 @@ fn create_file_with(target: &Path, data: &[u8], sync: bool) -> std::io::Result<C
         if sync {
             f.sync_all()?;
         }
-        link_into_place(&tmp, target, sync)
+        let created = link_into_place(&tmp, target, sync)?;
+        if created == Created::Exists
+            && !sync
+            && !data.is_empty()
+            && std::fs::metadata(target)?.len() == 0
+        {
+            tracing::warn!(path = %target.display(), "an empty file where a committed file belongs (the machine stopped before it was synced): writing it again");
+            std::fs::remove_file(target)?;
+            return link_into_place(&tmp, target, sync);
+        }
+        Ok(created)
     })();
     let _ = std::fs::remove_file(&tmp);
     result
@@ -107,8 +119,7 @@ impl LocalStore {
         key: &str,
         data: Bytes,
     ) -> Result<Created, StoreError> {
-        let path = self.path(key);
-        blocking(move || create_file(&path, &data).map_err(|e| permanent("PUT", &path, e))).await
+        self.put(key, data, true).await
     }
 
     /// [`Self::put_if_absent`] without syncing: the file is durable only after [`Self::sync`].
@@ -117,9 +128,13 @@ impl LocalStore {
         key: &str,
         data: Bytes,
     ) -> Result<Created, StoreError> {
+        self.put(key, data, false).await
+    }
+
+    async fn put(&self, key: &str, data: Bytes, sync: bool) -> Result<Created, StoreError> {
         let path = self.path(key);
         blocking(move || {
-            create_file_with(&path, &data, false).map_err(|e| permanent("PUT", &path, e))
+            create_file_with(&path, &data, sync).map_err(|e| permanent("PUT", &path, e))
         })
         .await
     }

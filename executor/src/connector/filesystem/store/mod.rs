@@ -81,11 +81,17 @@ pub const MAX_BLOCKING_THREADS: usize = 64;
 
 static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_IN_FLIGHT);
 
-/// Runs a request once fewer than [`MAX_IN_FLIGHT`] others are running (retries included).
+/// Waits until fewer than [`MAX_IN_FLIGHT`] requests are running; the request holds the permit
+/// until it has its answer (retries included). The semaphore is never closed, so `None` does
+/// not happen (and would only let the request run unlimited).
+async fn in_flight() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    IN_FLIGHT.acquire().await.ok()
+}
+
+/// Runs a request on either store under the [`in_flight`] limit.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {{
-        // The semaphore is never closed; without a permit the request would still run.
-        let _permit = IN_FLIGHT.acquire().await.ok();
+        let _permit = in_flight().await;
         match $self {
             Store::S3($s) => $e,
             Store::Local($s) => $e,
@@ -129,7 +135,7 @@ impl Store {
         key: &str,
         data: Bytes,
     ) -> Result<Created, StoreError> {
-        let _permit = IN_FLIGHT.acquire().await.ok();
+        let _permit = in_flight().await;
         match self {
             Store::S3(s) => s.put_if_absent(key, data).await,
             Store::Local(s) => s.put_if_absent_unsynced(key, data).await,
@@ -141,7 +147,7 @@ impl Store {
         match self {
             Store::S3(_) => Ok(()),
             Store::Local(s) => {
-                let _permit = IN_FLIGHT.acquire().await.ok();
+                let _permit = in_flight().await;
                 s.sync().await
             }
         }
