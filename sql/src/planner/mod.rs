@@ -35,6 +35,7 @@ use datafusion_sql::sqlparser::ast::{
 use datafusion_sql::sqlparser::parser::{Parser, ParserError};
 use datafusion_sql::sqlparser::tokenizer::Span;
 
+mod determinism;
 mod hooks;
 mod rewrite;
 mod syntax;
@@ -410,6 +411,19 @@ impl Planner<'_> {
         let mut outputs: Vec<Option<Expr>> = vec![None; sink.columns.len()];
         for ((expr, span, display), &target) in items.into_iter().zip(&targets) {
             let column = &sink.columns[target];
+            if sink
+                .partitioned_by
+                .iter()
+                .any(|p| sink.column_index(p) == Some(target))
+                && let Some(function) = determinism::volatile_function(&expr)
+            {
+                errors.push(err(
+                    ErrorKind::Unsupported,
+                    span,
+                    determinism::message(&display, &function, &sink.name, &column.name),
+                ));
+                continue;
+            }
             let want = column.ty.to_arrow();
             let have = match expr.get_type(&df_schema) {
                 Ok(t) => t,
@@ -821,6 +835,34 @@ mod tests {
             options: Default::default(),
             secret_options: Vec::new(),
         }
+    }
+
+    #[test]
+    fn partition_values_from_the_clock_are_refused_and_other_columns_may_read_it() {
+        let src = table("src", &[("ts", "TIMESTAMP(3)"), ("s", "STRING")]);
+        let mut sink = table(
+            "lake",
+            &[("s", "STRING"), ("at", "TIMESTAMP(3)"), ("hr", "STRING")],
+        );
+        sink.partitioned_by = vec!["hr".to_owned()];
+        let catalog = Catalog::new([src, sink]);
+        let plan = |sql: &str| JobPlan::plan(sql, &catalog, &FunctionRegistry::flink());
+        for clock in [
+            "NOW()",
+            "CURRENT_TIMESTAMP",
+            "LOCALTIMESTAMP",
+            "CAST(CURRENT_DATE AS TIMESTAMP(3))",
+        ] {
+            let sql = format!("INSERT INTO lake SELECT s, ts, DATE_FORMAT({clock}, 'HH') FROM src");
+            let e = plan(&sql).expect_err(&sql).to_string();
+            assert!(
+                e.contains("chooses the partition (sink column lake.hr)")
+                    && e.contains("Kafka timestamp")
+                    && e.contains("line 1, column 32"),
+                "{sql}: {e}"
+            );
+        }
+        plan("INSERT INTO lake SELECT s, LOCALTIMESTAMP, DATE_FORMAT(ts, 'HH') FROM src").unwrap();
     }
 
     /// Plans `sql` from `src(d DOUBLE, n INT, s STRING, b BOOLEAN)` into `sink` and evaluates
