@@ -60,6 +60,12 @@ pub fn render(progress: &Progress, job: &str) -> String {
         live.bytes_in,
     );
     counter(&mut registry, "commits", "Sink commits", live.commits);
+    counter(
+        &mut registry,
+        "splits_reclaimed",
+        "Partitions claimed again after the sink lost them while Kafka still assigned them here",
+        live.reclaims,
+    );
     gauge(
         &mut registry,
         "sink_memory_bytes",

@@ -44,6 +44,12 @@ pub enum PipelineError {
 /// How long a stop may take to commit what is buffered.
 const STOP_DEADLINE: Duration = Duration::from_secs(50);
 
+/// How long a split the sink lost (fenced, or assigned without a claim) waits before it is
+/// claimed again if the source still reads it. A zombie (an executor that was frozen past its
+/// session timeout) is fenced too, and Kafka takes its splits away within a heartbeat or two:
+/// claiming at once would take the split back from its rightful owner for a moment.
+const RECLAIM_AFTER: Duration = Duration::from_secs(10);
+
 /// The running job.
 pub struct Pipeline {
     transform: Transform,
@@ -56,6 +62,10 @@ pub struct Pipeline {
     stop_when_idle: bool,
     /// Failed records go to the sink's dead-letter path instead of stopping the job.
     dead_letters: bool,
+    /// Splits the sink lost while the source may still read them, and when to claim them
+    /// again ([`RECLAIM_AFTER`]).
+    reclaims: std::collections::BTreeMap<SplitId, Instant>,
+    reclaim_after: Duration,
 }
 
 impl Pipeline {
@@ -79,6 +89,8 @@ impl Pipeline {
             roll_check: Duration::from_millis(500),
             stop_when_idle,
             dead_letters: false,
+            reclaims: std::collections::BTreeMap::new(),
+            reclaim_after: RECLAIM_AFTER,
         }
     }
 
@@ -131,7 +143,11 @@ impl Pipeline {
                             }
                         }
                         Some(SourceEvent::Assigned { split, position }) => {
+                            self.reclaims.remove(&split);
                             let claimed = self.sink.assign(&split, position);
+                            if claimed.is_none() {
+                                self.lost(&split, "assigned without a claim");
+                            }
                             self.progress.with(|s| {
                                 s.ready = true;
                                 let p = s.splits.entry(split).or_default();
@@ -155,6 +171,9 @@ impl Pipeline {
                             });
                         }
                         Some(SourceEvent::Revoked { splits, done }) => {
+                            for s in &splits {
+                                self.reclaims.remove(s);
+                            }
                             self.hand_over(&splits).await;
                             let _ = done.send(());
                         }
@@ -174,7 +193,10 @@ impl Pipeline {
                         }
                     }
                     _ = commits.tick() => self.sink.commit_all(),
-                    _ = rolls.tick() => self.sink.roll_due(Instant::now()),
+                    _ = rolls.tick() => {
+                        self.sink.roll_due(Instant::now());
+                        self.reclaim_due();
+                    }
                     () = &mut shutdown, if !stopping => {
                         tracing::info!("stopping: committing what is buffered");
                         stopping = true;
@@ -226,10 +248,17 @@ impl Pipeline {
     async fn on_batch(
         &mut self,
         split: &SplitId,
-        batch: RawBatch,
+        mut batch: RawBatch,
         high_watermark: Option<i64>,
     ) -> Result<(), PipelineError> {
         if !self.sink.owns(split) || batch.is_empty() {
+            return Ok(());
+        }
+        let handled = skip_handled(&mut batch, self.sink.position(split));
+        if handled > 0 {
+            tracing::warn!(split = %split, records = handled, "the source delivered records the sink has already handled (a rewind): skipped");
+        }
+        if batch.is_empty() {
             return Ok(());
         }
         let first = batch.records[0].offset;
@@ -326,9 +355,35 @@ impl Pipeline {
                         p.owned = false;
                     }
                 });
+                self.lost(&split, "fenced by another executor's claim");
                 Ok(())
             }
             SinkEvent::Fatal(e) => Err(PipelineError::Sink(e)),
+        }
+    }
+
+    /// The sink lost a split: claim it again after [`RECLAIM_AFTER`] if the source still reads
+    /// it (Kafka may keep it assigned here, and nobody else would write it).
+    fn lost(&mut self, split: &SplitId, why: &str) {
+        tracing::warn!(split = %split, why, after_s = self.reclaim_after.as_secs(), "the sink does not write this partition: claiming it again unless it moves to another executor");
+        let at = Instant::now() + self.reclaim_after;
+        self.reclaims.entry(split.clone()).or_insert(at);
+    }
+
+    /// Asks the source to claim again the lost splits whose wait is over.
+    fn reclaim_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<SplitId> = self
+            .reclaims
+            .iter()
+            .filter(|(s, at)| **at <= now && !self.sink.owns(s))
+            .map(|(s, _)| s.clone())
+            .collect();
+        self.reclaims
+            .retain(|s, at| *at > now && !self.sink.owns(s));
+        if !due.is_empty() {
+            self.progress.with(|s| s.live.reclaims += due.len() as u64);
+            self.source.reclaim(&due);
         }
     }
 
@@ -361,6 +416,23 @@ impl Pipeline {
             }
         });
     }
+}
+
+/// Drops the records of a batch before `position` (the next offset the sink expects), which a
+/// source that rewound (a seek, a reset) delivers again: written again they would be
+/// duplicates. Returns how many were dropped. Offsets after `position` may be missing (Kafka
+/// transaction markers, compaction), so only what comes before it is dropped.
+fn skip_handled(batch: &mut RawBatch, position: Option<i64>) -> usize {
+    let Some(position) = position else {
+        return 0;
+    };
+    let handled = batch
+        .records
+        .iter()
+        .take_while(|r| r.offset < position)
+        .count();
+    batch.records.drain(..handled);
+    handled
 }
 
 /// One JSON line per failed record (the first failure of each): topic, partition, offset,
@@ -400,4 +472,225 @@ fn dead_letters(split: &SplitId, batch: &RawBatch, failed: &[FailedRecord]) -> V
         out.push((f.offset, bytes));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::filesystem::Filesystem;
+    use crate::connector::source::TimestampType;
+    use crate::connector::{Connector as _, RunContext, SourceRuntime, ValidationContext};
+    use crate::format::json::JsonOptions;
+    use sluice_sql::{Catalog, Column, FunctionRegistry, JobPlan, SqlType, TableDef};
+    use std::sync::Mutex;
+
+    /// A source driven by the test through the events channel; it remembers reclaims.
+    #[derive(Clone, Default)]
+    struct ScriptedSource {
+        reclaimed: Arc<Mutex<Vec<SplitId>>>,
+    }
+
+    impl SourceRuntime for ScriptedSource {
+        fn commit(&self, _: &[(SplitId, i64)]) {}
+        fn stop(&mut self) {}
+        fn reclaim(&self, splits: &[SplitId]) {
+            self.reclaimed.lock().unwrap().extend_from_slice(splits);
+        }
+    }
+
+    fn table(name: &str, connector: &str, options: &[(&str, &str)]) -> TableDef {
+        TableDef {
+            name: name.to_owned(),
+            resource: format!("test/{name}"),
+            connector: connector.to_owned(),
+            format: Some("json".to_owned()),
+            columns: vec![Column {
+                name: "id".to_owned(),
+                ty: SqlType::parse("BIGINT").unwrap(),
+                metadata: None,
+            }],
+            partitioned_by: Vec::new(),
+            options: options
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            secret_options: Vec::new(),
+        }
+    }
+
+    /// A pipeline from a scripted source into a `file://` sink under `dir`: `INSERT INTO
+    /// lake SELECT id FROM src`, committing every 100 ms.
+    async fn pipeline(
+        dir: &std::path::Path,
+        events: mpsc::Receiver<SourceEvent>,
+        source: ScriptedSource,
+    ) -> (Pipeline, Arc<dyn crate::connector::PositionOracle>) {
+        let path = format!("file://{}", dir.display());
+        let sink = table("lake", "filesystem", &[("path", path.as_str())]);
+        let config = Filesystem
+            .sink(
+                &sink,
+                &ValidationContext {
+                    job: "test/job".to_owned(),
+                },
+            )
+            .unwrap();
+        let run = RunContext {
+            job: "test/job".to_owned(),
+            executor: "test".to_owned(),
+            memory_budget: 64 << 20,
+            rolling: crate::settings::RollingDefaults::default(),
+            idle_after: None,
+            prefetch_kbytes: 1024,
+        };
+        let runtime = config.open(&run, "group-1").await.unwrap();
+        let oracle = runtime.oracle();
+        let catalog = Catalog::new([table("src", "kafka", &[]), sink]);
+        let plan = JobPlan::plan(
+            "INSERT INTO lake SELECT id FROM src",
+            &catalog,
+            &FunctionRegistry::flink(),
+        )
+        .unwrap();
+        let transform = Transform::new(
+            plan,
+            JsonOptions::default(),
+            JsonOptions::default(),
+            "__DEFAULT_PARTITION__",
+        )
+        .unwrap();
+        let p = Pipeline::new(
+            transform,
+            runtime,
+            Box::new(source),
+            events,
+            Arc::new(Progress::new(Instant::now())),
+            Duration::from_millis(100),
+            false,
+        );
+        (p, oracle)
+    }
+
+    fn ids(offsets: std::ops::Range<i64>) -> RawBatch {
+        let mut b = RawBatch::default();
+        for o in offsets {
+            let v = format!("{{\"id\":{o}}}");
+            b.push(o, None, TimestampType::None, None, None, Some(v.as_bytes()));
+        }
+        b
+    }
+
+    /// Every `id` in the published files under `dir`.
+    fn written(dir: &std::path::Path) -> Vec<i64> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    if !p.ends_with("_sluice") {
+                        stack.push(p);
+                    }
+                } else if p.extension().is_some_and(|x| x == "json") {
+                    for line in std::fs::read_to_string(&p).unwrap().lines() {
+                        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                        out.push(v["id"].as_i64().unwrap());
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_that_rewinds_before_the_sinks_position_is_not_written_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = mpsc::channel(16);
+        let (p, oracle) = pipeline(dir.path(), rx, ScriptedSource::default()).await;
+        let split = SplitId {
+            topic: "t".into(),
+            partition: 0,
+        };
+        let claim = split.clone();
+        tokio::task::spawn_blocking(move || oracle.claim(&[claim]))
+            .await
+            .unwrap()
+            .unwrap();
+        tx.send(SourceEvent::Assigned {
+            split: split.clone(),
+            position: Some(0),
+        })
+        .await
+        .unwrap();
+        for batch in [ids(0..10), ids(5..15)] {
+            tx.send(SourceEvent::Batch {
+                split: split.clone(),
+                batch,
+                high_watermark: None,
+            })
+            .await
+            .unwrap();
+        }
+        tx.send(SourceEvent::Stopped).await.unwrap();
+        p.run(std::future::pending()).await.unwrap();
+        assert_eq!(written(dir.path()), (0..15).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_split_assigned_without_a_claim_is_claimed_again_by_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = mpsc::channel(16);
+        let source = ScriptedSource::default();
+        let (mut p, _) = pipeline(dir.path(), rx, source.clone()).await;
+        p.reclaim_after = Duration::ZERO;
+        let split = SplitId {
+            topic: "t".into(),
+            partition: 3,
+        };
+        // Assigned, but its claim was taken by an earlier assignment: nothing writes it.
+        tx.send(SourceEvent::Assigned {
+            split: split.clone(),
+            position: Some(0),
+        })
+        .await
+        .unwrap();
+        let events = tx.clone();
+        let reclaimed = Arc::clone(&source.reclaimed);
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while reclaimed.lock().unwrap().is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let _ = events.send(SourceEvent::Stopped).await;
+        });
+        p.run(std::future::pending()).await.unwrap();
+        assert_eq!(*source.reclaimed.lock().unwrap(), vec![split]);
+    }
+
+    fn batch(offsets: &[i64]) -> RawBatch {
+        let mut b = RawBatch::default();
+        for &o in offsets {
+            b.push(o, None, TimestampType::None, None, None, Some(b"{}"));
+        }
+        b
+    }
+
+    #[test]
+    fn records_before_the_sinks_position_are_not_written_again_after_a_rewind() {
+        let mut rewound = batch(&[5, 6, 7, 8]);
+        assert_eq!(skip_handled(&mut rewound, Some(7)), 2);
+        assert_eq!(
+            rewound.records.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![7, 8]
+        );
+        // A gap after the position (transaction markers) is no rewind.
+        let mut gap = batch(&[9, 12]);
+        assert_eq!(skip_handled(&mut gap, Some(7)), 0);
+        assert_eq!(gap.len(), 2);
+        let mut whole = batch(&[1, 2]);
+        assert_eq!(skip_handled(&mut whole, Some(3)), 2);
+        assert!(whole.is_empty());
+        assert_eq!(skip_handled(&mut batch(&[1]), None), 0);
+    }
 }

@@ -41,6 +41,8 @@ pub struct Live {
     pub bytes_in: u64,
     /// Commits.
     pub commits: u64,
+    /// Splits claimed again after the sink lost them while the source still read them.
+    pub reclaims: u64,
 }
 
 /// The state.

@@ -259,6 +259,13 @@ impl Transform {
         };
         self.evaluate(&input, raw, &kept, &mut out);
         out.failed.sort_by_key(|f| f.offset);
+        if !out.failed.is_empty() {
+            // A record is wholly written or wholly failed: the rows of a record with several
+            // (a JSON array) whose other row failed do not go to the sink beside its dead letter.
+            let failed: std::collections::HashSet<i64> =
+                out.failed.iter().map(|f| f.offset).collect();
+            out.rows.retain(|r| !failed.contains(&r.offset));
+        }
         out
     }
 
@@ -435,5 +442,81 @@ pub fn metadata_type(m: Metadata) -> SqlTypeKind {
         Metadata::Offset => SqlTypeKind::BigInt,
         Metadata::Timestamp => SqlTypeKind::TimestampLtz(3),
         Metadata::Key => SqlTypeKind::Varbinary(sluice_sql::types::MAX_LENGTH),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::source::TimestampType;
+    use sluice_sql::{Catalog, Column, FunctionRegistry, SqlType, TableDef};
+
+    fn table(name: &str, columns: &[(&str, &str)]) -> TableDef {
+        TableDef {
+            name: name.to_owned(),
+            resource: format!("test/{name}"),
+            connector: "filesystem".to_owned(),
+            format: Some("json".to_owned()),
+            columns: columns
+                .iter()
+                .map(|(n, t)| Column {
+                    name: (*n).to_owned(),
+                    ty: SqlType::parse(t).unwrap(),
+                    metadata: None,
+                })
+                .collect(),
+            partitioned_by: Vec::new(),
+            options: Default::default(),
+            secret_options: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_record_of_several_rows_with_one_failing_row_is_wholly_failed_not_partly_written() {
+        let source = table("src", &[("id", "INT"), ("v", "STRING")]);
+        let sink = table("dst", &[("id", "INT"), ("v", "STRING NOT NULL")]);
+        let plan = JobPlan::plan(
+            "INSERT INTO dst SELECT id, v FROM src",
+            &Catalog::new([source, sink]),
+            &FunctionRegistry::flink(),
+        )
+        .unwrap();
+        let mut t = Transform::new(
+            plan,
+            JsonOptions::default(),
+            JsonOptions::default(),
+            "__DEFAULT_PARTITION__",
+        )
+        .unwrap();
+        let mut raw = RawBatch::default();
+        let values: [&[u8]; 2] = [
+            br#"[{"id":1,"v":"a"},{"id":2,"v":null}]"#,
+            br#"{"id":3,"v":"b"}"#,
+        ];
+        for (offset, v) in values.into_iter().enumerate() {
+            raw.push(
+                offset as i64,
+                None,
+                TimestampType::None,
+                None,
+                None,
+                Some(v),
+            );
+        }
+        let split = SplitId {
+            topic: "t".into(),
+            partition: 0,
+        };
+        let out = t.process(&split, &raw);
+        assert_eq!(
+            out.failed.iter().map(|f| f.offset).collect::<Vec<_>>(),
+            vec![0]
+        );
+        let written: Vec<i64> = out.rows.iter().map(|r| r.offset).collect();
+        assert_eq!(
+            written,
+            vec![1],
+            "record 0 was both dead-lettered and partly written"
+        );
     }
 }

@@ -424,7 +424,7 @@ fn a_failed_upload_holds_the_committed_offset_even_when_later_uploads_succeed() 
     let file = job.write(dir.path(), "job.yaml");
     let total = 45_000;
     // File N is the partition's first file (first offset 0).
-    let n_key = "-ticks-0-0.json";
+    let n_key = "-ticks+0+0.json";
     proxy.control(&format!("fail UploadPart {n_key} 500 20"));
     kafka.produce("ticks", 0, total, ONE_FILE_A_PARTITION);
     let log = dir.path().join("run.log");
@@ -468,7 +468,7 @@ fn a_failed_upload_holds_the_committed_offset_even_when_later_uploads_succeed() 
     // A permanent failure (access denied) of file N of new data stops the job; nothing past
     // it is committed, and a run without the fault writes everything exactly once.
     let committed = latest_commits(&path)[0].offset.unwrap();
-    let n_key = format!("-ticks-0-{committed}.json");
+    let n_key = format!("-ticks+0+{committed}.json");
     proxy.control(&format!("fail UploadPart {n_key} 403 3600"));
     kafka.produce("ticks", total, 30_000, ONE_FILE_A_PARTITION);
     let out = run_until_idle(&file, "5s");
@@ -753,7 +753,7 @@ fn idle_partitions_flush_and_offsets_advance_over_filtered_records() {
                 let n = e.file_name().to_string_lossy().into_owned();
                 if p.is_dir() && !n.starts_with('_') {
                     stack.push(p);
-                } else if n.contains("-ticks-1-") {
+                } else if n.contains("-ticks+1+") {
                     return true;
                 }
             }
@@ -992,5 +992,167 @@ fn a_source_paused_by_a_slow_sink_is_not_taken_for_idle() {
     );
     print_counts("slow-sink", &r);
     assert!(pauses > 0, "the sink never held the source back: {err}");
+    assert_exactly_once(&r);
+}
+
+/// 11. A commit record refused by the store. A `409 ConditionalRequestConflict` is a race
+///     between conditional writes: retried, the job goes on. A `403` (an expired token after
+///     a credential refresh) stops the job; the stop's last commit tries the same record,
+///     with the same files, again — never a record that moves the offset past files it does
+///     not publish — and a run without the fault writes everything exactly once.
+#[test]
+fn a_refused_commit_record_is_tried_again_with_its_files_and_a_409_is_a_race() {
+    let kafka = Kafka::start("ticks", 2);
+    let (name, proxy, path) = s3_sink("refused-commit");
+    let dir = tempfile::tempdir().unwrap();
+    let mut job = Job::new(&kafka, "ticks", &name, &path);
+    job.endpoint = Some(proxy.url.clone());
+    let file = job.write(dir.path(), "job.yaml");
+    proxy.control("fail PutObject .commit 409 4");
+    kafka.produce("ticks", 0, 20_000, &[]);
+    let out = run_until_idle(&file, "5s");
+    assert!(
+        out.status.success(),
+        "a 409 on a commit record stopped the job: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conflicts = proxy
+        .requests()
+        .iter()
+        .filter(|q| q["op"] == "PutObject" && q["sent"] == 409)
+        .count();
+    assert!(conflicts > 0, "no 409 was sent: {}", proxy.summary());
+
+    proxy.control("fail PutObject .commit 403 4");
+    kafka.produce("ticks", 20_000, 20_000, &[]);
+    let out = run_until_idle(&file, "5s");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the job must stop on access denied");
+    assert!(err.contains("access denied"), "{err}");
+    proxy.control("clear");
+    finish(&file);
+    let r = verify_full(&path, 40_000, Some(&proxy), &[]);
+    print_counts("refused-commit-record", &r);
+    assert_exactly_once(&r);
+}
+
+/// 12. `latest-offset` from the first second: a job that starts at the latest offset, killed
+///     (-9) after its partitions are assigned and before anything is committed for them,
+///     resumes where it started — not at a later "latest", which would skip what arrived in
+///     between. The start is resolved to an offset and recorded in the commit log before the
+///     first record is read.
+#[test]
+fn latest_offset_resolved_at_the_first_assignment_survives_a_kill_before_any_commit() {
+    let kafka = Kafka::start("ticks", 2);
+    let before = 2_000;
+    kafka.produce("ticks", 0, before, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("file://{}", dir.path().join("lake").display());
+    let job = Job::new(&kafka, "ticks", &unique("latest"), &path);
+    let file = dir.path().join("job.yaml");
+    std::fs::write(
+        &file,
+        job.yaml().replace(
+            "scan.startup.mode: earliest-offset",
+            "scan.startup.mode: latest-offset",
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("run.log");
+    let mut child = spawn(&file, &log);
+    wait_for(Duration::from_secs(60), "both partitions assigned", || {
+        log_of(&log).matches("partition assigned").count() >= 2
+    });
+    signal(child.id(), libc::SIGKILL);
+    let _ = child.wait();
+    let total = 5_000;
+    kafka.produce("ticks", before, total - before, &[]);
+    finish(&file);
+    let r = verify_full(&path, total, None, &["--from", &before.to_string()]);
+    print_counts("latest-offset-kill-before-first-commit", &r);
+    assert_exactly_once(&r);
+}
+
+/// Creates the next commit record of a split by hand, as the claim of another executor
+/// would: a new epoch, the same position, nothing to publish.
+fn late_claim(lake: &std::path::Path, group: &str, topic: &str, partition: i32) {
+    let dir = lake
+        .join("_sluice")
+        .join(group)
+        .join(topic)
+        .join(format!("{partition:05}"));
+    loop {
+        let latest = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "commit"))
+            .max()
+            .expect("a commit record");
+        let bytes = std::fs::read(&latest).unwrap();
+        let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[12..12 + len]).unwrap();
+        let seq = header["seq"].as_u64().unwrap() + 1;
+        header["seq"] = seq.into();
+        header["epoch"] = (header["epoch"].as_u64().unwrap() + 1).into();
+        header["owner"] = "late-claimer".into();
+        header["publish"] = serde_json::json!([]);
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut record = b"SLUICE1\n".to_vec();
+        record.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        record.extend_from_slice(&header);
+        let tmp = dir.join(".late-claim.tmp");
+        std::fs::write(&tmp, &record).unwrap();
+        let linked = std::fs::hard_link(&tmp, dir.join(format!("{seq:020}.commit")));
+        std::fs::remove_file(&tmp).unwrap();
+        match linked {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// 13. A split left with no writer: another executor's claim that came late (one that
+///     outlasted `max.poll.interval.ms` during an S3 outage) fences the owner while Kafka
+///     still assigns the split to it. The owner claims the split again by itself and, still
+///     running, commits what was produced after the fence; nothing is lost or duplicated.
+#[test]
+fn a_split_fenced_while_kafka_still_assigns_it_is_claimed_again_and_its_lag_closes() {
+    let kafka = Kafka::start("ticks", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("reclaim");
+    let lake = dir.path().join("lake");
+    let path = format!("file://{}", lake.display());
+    let file = Job::new(&kafka, "ticks", &name, &path).write(dir.path(), "job.yaml");
+    let first = 5_000;
+    kafka.produce("ticks", 0, first, &[]);
+    let log = dir.path().join("run.log");
+    let mut child = spawn(&file, &log);
+    let committed = |at: i64| {
+        latest_commits(&path)
+            .iter()
+            .any(|c| c.offset.unwrap_or(0) >= at)
+    };
+    wait_for(
+        Duration::from_secs(60),
+        "the first records committed",
+        || committed(first as i64),
+    );
+    late_claim(&lake, &name, "ticks", 0);
+    let total = 10_000;
+    kafka.produce("ticks", first, total - first, &[]);
+    wait_for(
+        Duration::from_secs(60),
+        "the running executor to commit what was produced after the fence",
+        || committed(total as i64),
+    );
+    let text = log_of(&log);
+    assert!(text.contains("fenced"), "{text}");
+    assert!(text.contains("partition claimed again"), "{text}");
+    stop(&mut child);
+    finish(&file);
+    let r = verify_full(&path, total, None, &[]);
+    print_counts("fenced-split-claimed-again", &r);
     assert_exactly_once(&r);
 }

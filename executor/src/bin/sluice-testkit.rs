@@ -194,6 +194,10 @@ enum Command {
         /// Ids produced: `0..count`.
         #[arg(long)]
         count: u64,
+        /// The first id the job should have read (`scan.startup.mode: latest-offset` after
+        /// ids `0..from` were produced): earlier ids are `unexpected` in the sink.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
         /// Seed used by `produce`.
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -300,6 +304,7 @@ fn main() -> ExitCode {
             sink,
             s3_endpoint,
             count,
+            from,
             seed,
             tickers,
             step_ms,
@@ -308,7 +313,7 @@ fn main() -> ExitCode {
         } => verify(
             &sink,
             s3_endpoint.as_deref(),
-            count,
+            from..count,
             seed,
             tickers,
             step_ms,
@@ -811,7 +816,7 @@ fn bench(
             verify(
                 &path,
                 endpoint.as_deref(),
-                records,
+                0..records,
                 42,
                 tickers,
                 step_ms,
@@ -875,7 +880,7 @@ struct Expected {
 fn verify(
     sink: &str,
     s3_endpoint: Option<&str>,
-    count: u64,
+    ids: std::ops::Range<u64>,
     seed: u64,
     tickers: usize,
     step_ms: i64,
@@ -886,10 +891,10 @@ fn verify(
     let mut ticks = Ticks::new(seed, tickers, step_ms);
     let mut expected: HashMap<u64, Expected> = HashMap::new();
     let mut buf = Vec::new();
-    for id in 0..count {
+    for id in 0..ids.end {
         buf.clear();
         ticks.next_into(id, &mut buf);
-        if poison_every > 0 && id % poison_every == poison_every - 1 {
+        if id < ids.start || (poison_every > 0 && id % poison_every == poison_every - 1) {
             continue;
         }
         let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
@@ -936,7 +941,7 @@ fn verify(
         None => (0, 0, 0),
     };
     let report = serde_json::json!({
-        "produced": count,
+        "produced": ids.end,
         "expected": expected.len(),
         "found": seen.len(),
         "rows": rows,

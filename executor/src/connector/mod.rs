@@ -146,6 +146,11 @@ pub trait SourceRuntime: Send {
     /// Asks the source to stop: it revokes its splits (a [`SourceEvent::Revoked`] to answer)
     /// and ends with the channel closing.
     fn stop(&mut self);
+    /// Asks the source to claim these splits again (through its [`PositionOracle`]) and read
+    /// them from the claimed position, announced by a new [`SourceEvent::Assigned`], if it
+    /// still reads them: the sink lost them (fenced by an executor whose claim came later, or
+    /// assigned without a claim) while the source is still assigned them.
+    fn reclaim(&self, splits: &[SplitId]);
 }
 
 /// What a sink found committed for a split it claimed.
@@ -168,6 +173,9 @@ pub trait SinkRuntime: Send {
     fn revoke(&mut self, split: &SplitId);
     /// Whether the split is written by this sink now.
     fn owns(&self, split: &SplitId) -> bool;
+    /// The next offset the sink expects of a split it writes, once known: records before it
+    /// are handled already.
+    fn position(&self, split: &SplitId) -> Option<i64>;
     /// Writes a batch's output rows (`first..next` are the batch's offsets).
     fn write(&mut self, split: &SplitId, out: &Output, first: i64, next: i64, counts: BatchCounts);
     /// Rolls what is due by time.

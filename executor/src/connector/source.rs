@@ -172,4 +172,8 @@ pub enum SourceEvent {
 pub trait PositionOracle: Send + Sync {
     /// Claims the splits; blocking.
     fn claim(&self, splits: &[SplitId]) -> Result<Vec<Option<i64>>, String>;
+    /// Records where claimed splits with no committed position start, once the source has
+    /// resolved its startup mode to offsets (`latest-offset`, a timestamp with no match):
+    /// resolved again after a crash, "latest" would skip what arrived in between. Blocking.
+    fn pin(&self, starts: &[(SplitId, i64)]) -> Result<(), String>;
 }

@@ -311,6 +311,7 @@ fn code_for(status: u16) -> &'static str {
         503 => "SlowDown",
         403 => "AccessDenied",
         404 => "NoSuchKey",
+        409 => "ConditionalRequestConflict",
         _ => "InternalError",
     }
 }

@@ -102,6 +102,11 @@ pub struct PendingFile {
     /// `file:///dir`); the sink's own store when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+    /// CRC-32 of an inline file published to a local directory, where files are synced once
+    /// per commit and a power loss can leave one short or with wrong bytes: the claim that
+    /// publishes the record again compares and writes such a file again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<u32>,
 }
 
 /// A commit record.
@@ -181,6 +186,29 @@ pub enum CommitOutcome {
     Fenced,
 }
 
+/// A commit whose record is built: its bytes never change, so trying it again after a failure
+/// publishes exactly the files of the first attempt, at the same sequence number.
+#[derive(Debug)]
+pub struct PreparedCommit {
+    key: String,
+    next: SplitState,
+    publish: Vec<PendingFile>,
+    encoded: Bytes,
+    payload: Bytes,
+}
+
+impl PreparedCommit {
+    /// The state the split is in once this commit is made.
+    pub fn next(&self) -> &SplitState {
+        &self.next
+    }
+
+    /// Files it publishes.
+    pub fn files(&self) -> usize {
+        self.publish.len()
+    }
+}
+
 /// Why the protocol failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -222,13 +250,38 @@ pub enum CommitError {
 pub struct CommitLog {
     store: Store,
     root: String,
+    /// Where executors before 0.2 kept the logs of a group whose name needs encoding (every
+    /// other character replaced by `_`): read by a first claim, so an upgrade resumes there.
+    legacy_root: Option<String>,
     owner: String,
 }
 
+/// The folder of a consumer group's logs, one-to-one with the group id: the id itself when it
+/// is made of letters, digits, `-`, `_` and `.` (every default group name), else `~` and the
+/// id with every other byte percent-encoded. `~` is in no name of the first kind, so two
+/// groups never share a folder (`a/b` and `a_b` did when both became `a_b`).
+pub fn group_folder(group: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+    if !group.is_empty() && group != "." && group != ".." && group.bytes().all(plain) {
+        return group.to_owned();
+    }
+    let mut out = String::from("~");
+    for b in group.bytes() {
+        if plain(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl CommitLog {
-    /// The logs under `<table prefix>_sluice/<group>/`; `owner` names this executor in records.
+    /// The logs under `<table prefix>_sluice/<group folder>/` ([`group_folder`]); `owner`
+    /// names this executor in records.
     pub fn new(store: Store, table_prefix: &str, group: &str, owner: &str) -> CommitLog {
-        let clean: String = group
+        let folder = group_folder(group);
+        let legacy: String = group
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -240,7 +293,12 @@ impl CommitLog {
             .collect();
         CommitLog {
             store,
-            root: format!("{table_prefix}_sluice/{clean}/"),
+            root: format!("{table_prefix}_sluice/{folder}/"),
+            legacy_root: (legacy != folder
+                && !legacy.is_empty()
+                && legacy != "."
+                && legacy != "..")
+                .then(|| format!("{table_prefix}_sluice/{legacy}/")),
             owner: owner.to_owned(),
         }
     }
@@ -251,7 +309,11 @@ impl CommitLog {
     }
 
     fn prefix(&self, split: &SplitId) -> String {
-        format!("{}{}/{:05}/", self.root, split.topic, split.partition)
+        Self::prefix_in(&self.root, split)
+    }
+
+    fn prefix_in(root: &str, split: &SplitId) -> String {
+        format!("{root}{}/{:05}/", split.topic, split.partition)
     }
 
     fn key(&self, split: &SplitId, seq: u64) -> String {
@@ -266,15 +328,30 @@ impl CommitLog {
             .ok()
     }
 
-    /// The latest record of a split.
+    /// The latest record of a split; with no log yet, the latest of its log in the folder
+    /// an older executor used for this group ([`CommitLog::legacy_root`]).
     async fn latest(
         &self,
         split: &SplitId,
     ) -> Result<Option<(String, Record, Bytes)>, CommitError> {
-        let keys = self
-            .store
-            .list(&self.prefix(split), None, usize::MAX)
-            .await?;
+        let found = self.latest_in(&self.prefix(split)).await?;
+        match (&found, &self.legacy_root) {
+            (None, Some(legacy)) => {
+                let old = self.latest_in(&Self::prefix_in(legacy, split)).await?;
+                if old.is_some() {
+                    tracing::info!(split = %split, from = %legacy, to = %self.root, "resuming from the commit log of an older executor");
+                }
+                Ok(old)
+            }
+            _ => Ok(found),
+        }
+    }
+
+    async fn latest_in(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<(String, Record, Bytes)>, CommitError> {
+        let keys = self.store.list(prefix, None, usize::MAX).await?;
         let Some(key) = keys
             .into_iter()
             .filter(|k| Self::seq_of(k).is_some())
@@ -309,7 +386,7 @@ impl CommitLog {
             let (seq, epoch, offset, dedup, counters) = match &latest {
                 None => (0, 0, None, BTreeMap::new(), Counters::default()),
                 Some((_, r, payload)) => {
-                    self.publish(&r.publish, payload).await?;
+                    self.publish(&r.publish, payload, Publish::Repair).await?;
                     (r.seq, r.epoch, r.offset, r.dedup.clone(), r.counters)
                 }
             };
@@ -322,10 +399,18 @@ impl CommitLog {
                 counters,
             };
             let record = self.record(&next, Vec::new());
-            match self
-                .create(&self.key(split, next.seq), encode(&record, Vec::new()))
-                .await?
+            let bytes = encode(&record, Vec::new());
+            if let (Some((key, ..)), Some(legacy)) = (&latest, &self.legacy_root)
+                && key.starts_with(legacy.as_str())
             {
+                // Resumed from an older executor's log: fence the executors of that version
+                // too, which still commit there.
+                let fence = format!("{}{:020}.commit", Self::prefix_in(legacy, split), next.seq);
+                if self.create(&fence, bytes.clone()).await? == Created::Exists {
+                    continue;
+                }
+            }
+            match self.create(&self.key(split, next.seq), bytes).await? {
                 Created::Exists => continue,
                 Created::Created => {
                     if self.newer_exists(split, next.seq).await? {
@@ -392,14 +477,24 @@ impl CommitLog {
         next: &SplitState,
         files: Vec<FileToPublish>,
     ) -> Result<CommitOutcome, CommitError> {
+        self.commit_prepared(&self.prepare(next, files)).await
+    }
+
+    /// Builds the record of a commit once, so that a commit that failed can be tried again
+    /// with exactly the same files and bytes ([`CommitLog::commit_prepared`]).
+    pub fn prepare(&self, next: &SplitState, files: Vec<FileToPublish>) -> PreparedCommit {
         let mut publish = Vec::with_capacity(files.len());
         let mut inline = Vec::new();
         let mut start = 0u64;
         for f in files {
             let size = f.size();
+            let mut crc32 = None;
             let staged = match f.content {
                 FileContent::Upload(upload, parts) => Staged::Upload { upload, parts },
                 FileContent::Inline(bytes) => {
+                    if self.store.is_local() {
+                        crc32 = Some(crc32fast::hash(&bytes));
+                    }
                     let len = bytes.len() as u64;
                     inline.push(bytes);
                     start += len;
@@ -415,15 +510,32 @@ impl CommitLog {
                 size,
                 rows: f.rows,
                 store: f.store,
+                crc32,
             });
         }
         let record = self.record(next, publish);
         // The record and the files' bytes in one buffer, which the files are published from.
         let encoded = encode(&record, inline);
         let payload = encoded.slice(encoded.len() - start as usize..);
-        let key = self.key(&next.split, next.seq);
+        PreparedCommit {
+            key: self.key(&next.split, next.seq),
+            next: next.clone(),
+            publish: record.publish,
+            encoded,
+            payload,
+        }
+    }
+
+    /// Creates a prepared commit's record and publishes its files. Idempotent: after any
+    /// error the same prepared commit can be tried again (a record created by an earlier
+    /// attempt holds the same bytes and counts as ours).
+    pub async fn commit_prepared(
+        &self,
+        prepared: &PreparedCommit,
+    ) -> Result<CommitOutcome, CommitError> {
+        let next = &prepared.next;
         super::fault::reached("before-record");
-        if self.create(&key, encoded).await? == Created::Exists {
+        if self.create(&prepared.key, prepared.encoded.clone()).await? == Created::Exists {
             tracing::warn!(split = %next.split, seq = next.seq, "commit fenced: another executor owns the split");
             return Ok(CommitOutcome::Fenced);
         }
@@ -432,7 +544,8 @@ impl CommitLog {
             return Ok(CommitOutcome::Fenced);
         }
         super::fault::reached("after-record");
-        self.publish(&record.publish, &payload).await?;
+        self.publish(&prepared.publish, &prepared.payload, Publish::Commit)
+            .await?;
         super::fault::reached("after-publish");
         if next.seq.is_multiple_of(KEEP) {
             self.prune(&next.split, next.seq).await;
@@ -441,18 +554,23 @@ impl CommitLog {
     }
 
     /// Publishes the files a record lists (idempotent).
-    async fn publish(&self, files: &[PendingFile], payload: &Bytes) -> Result<(), CommitError> {
+    async fn publish(
+        &self,
+        files: &[PendingFile],
+        payload: &Bytes,
+        mode: Publish,
+    ) -> Result<(), CommitError> {
         let mut files = files;
         if let [first, _, ..] = files {
             // The first alone, so that a crash can land between two publications.
-            publish_one(self.store.clone(), first.clone(), payload.clone()).await?;
+            publish_one(self.store.clone(), first.clone(), payload.clone(), mode).await?;
             super::fault::reached("mid-publish");
             files = &files[1..];
         }
         // Futures made as they start (each is ~11 KB: with 10,000 files a commit made them all
         // first and held 110 MB).
         let results: Vec<Result<(), CommitError>> = futures::stream::iter(files.iter().cloned())
-            .map(|f| publish_one(self.store.clone(), f, payload.clone()))
+            .map(|f| publish_one(self.store.clone(), f, payload.clone(), mode))
             .buffer_unordered(PUBLISH_CONCURRENCY)
             .collect()
             .await;
@@ -513,33 +631,74 @@ fn target_store(store: &Store, f: &PendingFile) -> Result<Store, CommitError> {
     }
 }
 
-/// Publishes one file; an object already at its key must be this file (same size).
-async fn publish_one(store: Store, f: PendingFile, payload: Bytes) -> Result<(), CommitError> {
+/// Why files are published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Publish {
+    /// By the commit that created the record: an object of other bytes at a key is a conflict.
+    Commit,
+    /// By a claim, rolling the latest record forward after a crash: a local file whose bytes
+    /// differ from the record's checksum is what a power loss left of it, and is written again.
+    Repair,
+}
+
+/// Publishes one file; an object already at its key must be this file (same size, and same
+/// checksum where the record has one).
+async fn publish_one(
+    store: Store,
+    f: PendingFile,
+    payload: Bytes,
+    mode: Publish,
+) -> Result<(), CommitError> {
     let store = target_store(&store, &f)?;
-    let created = match &f.staged {
-        Staged::Upload { upload, parts } => store.complete_upload(&f.key, upload, parts).await?,
+    let inline = match &f.staged {
+        Staged::Upload { .. } => None,
         Staged::Inline { start, len } => {
-            store
-                .put_if_absent_deferred(
-                    &f.key,
-                    payload.slice(*start as usize..(*start + *len) as usize),
-                )
-                .await?
+            Some(payload.slice(*start as usize..(*start + *len) as usize))
         }
     };
-    if created == Created::Exists {
-        match store.size(&f.key).await? {
-            Some(size) if size == f.size => {}
-            existing => {
-                return Err(CommitError::Conflict {
-                    uri: store.uri(&f.key),
-                    existing: existing.unwrap_or(0),
-                    expected: f.size,
-                });
-            }
+    let created = match (&f.staged, &inline) {
+        (Staged::Upload { upload, parts }, _) => {
+            store.complete_upload(&f.key, upload, parts).await?
         }
+        (Staged::Inline { .. }, Some(bytes)) => {
+            store.put_if_absent_deferred(&f.key, bytes.clone()).await?
+        }
+        (Staged::Inline { .. }, None) => Created::Created,
+    };
+    if created == Created::Created {
+        return Ok(());
     }
-    Ok(())
+    let (existing, intact) = match (f.crc32, &inline) {
+        (Some(crc), Some(_)) => match store.get(&f.key).await? {
+            Some(there) => (
+                Some(there.len() as u64),
+                there.len() as u64 == f.size && crc32fast::hash(&there) == crc,
+            ),
+            None => (None, false),
+        },
+        _ => {
+            let size = store.size(&f.key).await?;
+            (size, size == Some(f.size))
+        }
+    };
+    if intact {
+        return Ok(());
+    }
+    if let (Publish::Repair, Some(_), Some(bytes)) = (mode, f.crc32, inline) {
+        tracing::warn!(
+            uri = %store.uri(&f.key),
+            size = existing.unwrap_or(0),
+            expected = f.size,
+            "a committed file is short or has wrong bytes (the machine stopped before it was synced): writing it again"
+        );
+        store.rewrite(&f.key, bytes).await?;
+        return Ok(());
+    }
+    Err(CommitError::Conflict {
+        uri: store.uri(&f.key),
+        existing: existing.unwrap_or(0),
+        expected: f.size,
+    })
 }
 
 /// A record: magic, header length, JSON header, then the payload `chunks` back to back (each
@@ -701,6 +860,7 @@ mod tests {
                 size: 4,
                 rows: 1,
                 store: None,
+                crc32: None,
             }],
         );
         a.store
@@ -742,6 +902,78 @@ mod tests {
             std::fs::read_to_string(dir.path().join("p=w/f.json")).unwrap(),
             "row\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_file_left_short_or_with_wrong_bytes_by_a_power_loss_is_written_again_on_claim() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = log(dir.path(), "a");
+        let mut s = a.claim(&split()).await.unwrap();
+        let file = dir.path().join("p=v/f.json");
+        // Delayed allocation kept only the first line; then the same size with other bytes.
+        for (seq, damaged) in [(2, "row 1\n"), (4, "XXXXXXXXXXXX")] {
+            s.seq = seq;
+            s.offset = Some(seq as i64);
+            a.commit(&s, vec![inline("p=v/f.json", "row 1\nrow 2\n")])
+                .await
+                .unwrap();
+            std::fs::write(&file, damaged).unwrap();
+            let b = log(dir.path(), "b").claim(&split()).await.unwrap();
+            assert_eq!(b.offset, Some(seq as i64));
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                "row 1\nrow 2\n",
+                "the claim left the damaged file {damaged:?} visible"
+            );
+            std::fs::remove_file(&file).unwrap();
+            s.epoch = b.epoch;
+            s.seq = b.seq;
+        }
+    }
+
+    #[tokio::test]
+    async fn two_groups_never_share_a_log_and_an_older_executors_log_is_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = || Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
+        let (slash, underscore) = (
+            CommitLog::new(store(), "", "a/b", "x"),
+            CommitLog::new(store(), "", "a_b", "y"),
+        );
+        let mut s = slash.claim(&split()).await.unwrap();
+        s.seq += 1;
+        s.offset = Some(42);
+        slash.commit(&s, vec![]).await.unwrap();
+        let other = underscore.claim(&split()).await.unwrap();
+        assert_eq!(
+            (other.seq, other.offset),
+            (1, None),
+            "group a_b resumed from group a/b's log"
+        );
+        for (group, folder) in [
+            ("a/b", "~a%2Fb"),
+            ("a_b", "a_b"),
+            ("..", "~.."),
+            ("", "~"),
+            ("sluice-ns-job", "sluice-ns-job"),
+        ] {
+            assert_eq!(group_folder(group), folder);
+        }
+        // A log an older executor kept in `a_b` for group `a/b` is where `a/b` resumes.
+        let old = tempfile::tempdir().unwrap();
+        let old_store = Store::Local(LocalStore::new(old.path().to_owned()).unwrap());
+        let legacy = CommitLog {
+            root: "_sluice/a_b/".into(),
+            legacy_root: None,
+            ..CommitLog::new(old_store.clone(), "", "a/b", "old")
+        };
+        let mut s = legacy.claim(&split()).await.unwrap();
+        s.seq += 1;
+        s.offset = Some(7);
+        legacy.commit(&s, vec![]).await.unwrap();
+        let upgraded = CommitLog::new(old_store, "", "a/b", "new")
+            .claim(&split())
+            .await;
+        assert_eq!(upgraded.unwrap().offset, Some(7));
     }
 
     #[tokio::test]

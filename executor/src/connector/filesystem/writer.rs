@@ -15,7 +15,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::commit_log::{
-    CommitError, CommitLog, CommitOutcome, Counters, FileContent, FileToPublish, SplitState,
+    CommitError, CommitLog, CommitOutcome, Counters, FileContent, FileToPublish, PreparedCommit,
+    SplitState,
 };
 use super::options::RollingPolicy;
 use super::store::{Part, Store, StoreError};
@@ -24,6 +25,20 @@ use crate::transform::Output;
 
 /// Files up to this size travel inside the commit record (one request each to publish).
 const INLINE_LIMIT: usize = 1 << 20;
+
+/// The start of the names of a split's files: `<file tag>-<topic>+<partition>+`. Kafka topic
+/// names cannot contain `+` (Kafka Connect's S3 sink names its files `topic+partition+offset`
+/// for the same reason), so no split's names start with another split's prefix: with `-`,
+/// topic `t` partition 1 (`t-1-`) was a prefix of topic `t-1` partition 5 (`t-1-5-`), and a
+/// claim of the one aborted the other's uploads.
+pub fn split_file_prefix(file_tag: &str, split: &SplitId) -> String {
+    format!("{file_tag}-{}+{}+", split.topic, split.partition)
+}
+
+/// The name of a split's file whose first record is at `offset`.
+fn file_name(file_tag: &str, split: &SplitId, offset: i64) -> String {
+    format!("{}{offset}.json", split_file_prefix(file_tag, split))
+}
 
 /// The pseudo partition path of a split's dead letters (in `dedup` of commit records).
 const DEAD_LETTERS: &str = "_sluice_dead_letters";
@@ -139,6 +154,17 @@ struct SplitWriter {
     marks: VecDeque<Mark>,
     commit_in_flight: bool,
     commit_requested: bool,
+    /// A commit that failed: the next attempt sends exactly it again. Its files left `rolled`
+    /// when it was built, so a commit rebuilt from what is left would move the offset past
+    /// rows that were never published.
+    retry: Option<Retry>,
+}
+
+/// A failed commit kept for its next attempt, with the memory it holds.
+#[derive(Debug)]
+struct Retry {
+    prepared: Arc<PreparedCommit>,
+    freed: u64,
 }
 
 #[derive(Debug)]
@@ -156,9 +182,9 @@ enum TaskEvent {
     Committed {
         split: SplitId,
         generation: u64,
-        next: SplitState,
-        files: u64,
+        prepared: Arc<PreparedCommit>,
         result: Result<CommitOutcome, CommitError>,
+        /// Bytes of inline files it holds, released once it is committed or abandoned.
         freed: u64,
     },
 }
@@ -187,7 +213,7 @@ pub struct FsSink {
 
 impl FsSink {
     /// A writer of files under `data_prefix` (a key prefix ending in `/`, or empty), named
-    /// `<file_tag>-<topic>-<partition>-<first offset>.json`, within `budget` bytes.
+    /// `<file_tag>-<topic>+<partition>+<first offset>.json`, within `budget` bytes.
     pub fn new(
         log: Arc<CommitLog>,
         data_prefix: String,
@@ -282,6 +308,7 @@ impl FsSink {
                 marks: VecDeque::new(),
                 commit_in_flight: false,
                 commit_requested: false,
+                retry: None,
             },
         );
     }
@@ -305,6 +332,9 @@ impl FsSink {
     }
 
     fn discard(&mut self, w: SplitWriter) {
+        if let Some(r) = w.retry {
+            self.release(&r.prepared, r.freed);
+        }
         for f in w.open {
             self.used = self.used.saturating_sub(f.buf.capacity() as u64);
             drop(f.parts); // the upload task sees the channel close without a final part
@@ -360,24 +390,11 @@ impl FsSink {
                     let s = match w.buckets.get(bucket) {
                         Some(&s) => s,
                         None => {
+                            let name = file_name(&self.file_tag, split, row.offset);
                             let key = if bucket.is_empty() {
-                                format!(
-                                    "{}{}-{}-{}-{}.json",
-                                    self.data_prefix,
-                                    self.file_tag,
-                                    split.topic,
-                                    split.partition,
-                                    row.offset
-                                )
+                                format!("{}{name}", self.data_prefix)
                             } else {
-                                format!(
-                                    "{}{bucket}/{}-{}-{}-{}.json",
-                                    self.data_prefix,
-                                    self.file_tag,
-                                    split.topic,
-                                    split.partition,
-                                    row.offset
-                                )
+                                format!("{}{bucket}/{name}", self.data_prefix)
                             };
                             w.open.push(OpenFile {
                                 key,
@@ -426,8 +443,9 @@ impl FsSink {
                     None => {
                         w.open.push(OpenFile {
                             key: format!(
-                                "{}{}-{}-{}-{}.json",
-                                target.prefix, self.file_tag, split.topic, split.partition, offset
+                                "{}{}",
+                                target.prefix,
+                                file_name(&self.file_tag, split, *offset)
                             ),
                             bucket: DEAD_LETTERS.to_owned(),
                             first_offset: *offset,
@@ -685,6 +703,13 @@ impl FsSink {
             return;
         };
         w.commit_requested = false;
+        if let Some(r) = &w.retry {
+            tracing::info!(split = %split, seq = r.prepared.next().seq, "trying the failed commit again with the same files");
+            w.commit_in_flight = true;
+            let (prepared, freed, generation) = (Arc::clone(&r.prepared), r.freed, w.generation);
+            self.spawn_commit(split, generation, prepared, freed);
+            return;
+        }
         // The staged prefix of the rolled files, in roll order.
         let ready = w
             .rolled
@@ -753,24 +778,39 @@ impl FsSink {
             counters,
         };
         w.commit_in_flight = true;
-        self.committing += files.len() as u64;
         let generation = w.generation;
+        let prepared = Arc::new(self.log.prepare(&next, files));
+        self.committing += prepared.files() as u64;
+        self.spawn_commit(split, generation, prepared, freed);
+    }
+
+    fn spawn_commit(
+        &mut self,
+        split: &SplitId,
+        generation: u64,
+        prepared: Arc<PreparedCommit>,
+        freed: u64,
+    ) {
         let log = Arc::clone(&self.log);
         let events = self.tx.clone();
         let split = split.clone();
         self.tasks += 1;
         tokio::spawn(async move {
-            let n = files.len() as u64;
-            let result = log.commit(&next, files).await;
+            let result = log.commit_prepared(&prepared).await;
             let _ = events.send(TaskEvent::Committed {
                 split,
                 generation,
-                next,
-                files: n,
+                prepared,
                 result,
                 freed,
             });
         });
+    }
+
+    /// Releases the memory a commit held (committed, fenced or abandoned).
+    fn release(&mut self, prepared: &PreparedCommit, freed: u64) {
+        self.used = self.used.saturating_sub(freed);
+        self.committing = self.committing.saturating_sub(prepared.files() as u64);
     }
 
     /// Whether anything is still to be committed or in flight.
@@ -801,6 +841,7 @@ impl FsSink {
             w.open.is_empty()
                 && w.rolled.is_empty()
                 && !w.commit_in_flight
+                && w.retry.is_none()
                 && (w.position.is_none() || w.committed.offset == w.position)
         })
     }
@@ -861,24 +902,27 @@ impl FsSink {
             TaskEvent::Committed {
                 split,
                 generation,
-                next,
-                files,
+                prepared,
                 result,
                 freed,
             } => {
                 self.tasks -= 1;
-                self.used = self.used.saturating_sub(freed);
-                self.committing = self.committing.saturating_sub(files);
-                let Some(w) = self
+                let current = self
                     .splits
-                    .get_mut(&split)
-                    .filter(|w| w.generation == generation)
-                else {
+                    .get(&split)
+                    .is_some_and(|w| w.generation == generation);
+                if !current || result.is_ok() {
+                    self.release(&prepared, freed);
+                }
+                let Some(w) = self.splits.get_mut(&split).filter(|_| current) else {
                     return;
                 };
                 w.commit_in_flight = false;
                 match result {
                     Ok(CommitOutcome::Committed { seq }) => {
+                        w.retry = None;
+                        let next = prepared.next().clone();
+                        let files = prepared.files();
                         let offset = next.offset.unwrap_or_default();
                         while w.marks.front().is_some_and(|m| m.end <= offset) {
                             w.marks.pop_front();
@@ -893,14 +937,18 @@ impl FsSink {
                         });
                     }
                     Ok(CommitOutcome::Fenced) => {
+                        w.retry = None;
                         if let Some(w) = self.splits.remove(&split) {
                             self.discard(w);
                         }
                         self.pending.push_back(SinkEvent::Fenced { split });
                     }
-                    Err(e) => self
-                        .pending
-                        .push_back(SinkEvent::Fatal(format!("failed to commit {split}: {e}"))),
+                    Err(e) => {
+                        // Tried again as it is: never rebuilt from what is left to commit.
+                        w.retry = Some(Retry { prepared, freed });
+                        self.pending
+                            .push_back(SinkEvent::Fatal(format!("failed to commit {split}: {e}")));
+                    }
                 }
                 // A commit asked for while this one was in flight (memory pressure) goes now.
                 self.start_requested_commits();
@@ -1082,7 +1130,7 @@ mod tests {
             if !name.ends_with(".json") {
                 continue;
             }
-            let p: usize = name.split('-').nth(2).unwrap().parse().unwrap();
+            let p: usize = name.split('+').nth(1).unwrap().parse().unwrap();
             for line in std::fs::read_to_string(&entry).unwrap().lines() {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();
                 let offset = v["offset"].as_u64().unwrap() as usize;
@@ -1092,6 +1140,94 @@ mod tests {
         assert!(
             seen.iter().all(|&n| n == 1),
             "a row is missing or duplicated"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_claim_never_takes_another_splits_uploads_for_its_own_orphans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
+        let log = CommitLog::new(store.clone(), "", "group-1", "a");
+        let t_1 = SplitId {
+            topic: "t".into(),
+            partition: 1,
+        };
+        let t1_5 = SplitId {
+            topic: "t-1".into(),
+            partition: 5,
+        };
+        // A live upload of topic `t-1` partition 5, which another executor's record may list.
+        let key = format!("p=x/{}", file_name("part-0a1b", &t1_5, 0));
+        let upload = store.begin_upload(&key).await.unwrap();
+        let orphans_of = |split: &SplitId| vec![split_file_prefix("part-0a1b", split)];
+        assert_eq!(
+            log.orphan_uploads("", &orphans_of(&t_1)).await.unwrap(),
+            vec![],
+            "claiming topic t partition 1 would abort {key}"
+        );
+        assert_eq!(
+            log.orphan_uploads("", &orphans_of(&t1_5)).await.unwrap(),
+            vec![(key, upload)]
+        );
+    }
+
+    /// Rows of every published data file under `dir`, by their `offset` field.
+    fn published_offsets(dir: &std::path::Path) -> Vec<i64> {
+        let mut seen = Vec::new();
+        for entry in walk(dir) {
+            if entry.extension().is_some_and(|e| e == "json") {
+                for line in std::fs::read_to_string(&entry).unwrap().lines() {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    seen.push(v["offset"].as_i64().unwrap());
+                }
+            }
+        }
+        seen.sort_unstable();
+        seen
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_is_tried_again_with_the_same_files_and_never_commits_past_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
+        let log = Arc::new(CommitLog::new(store, "", "group-1", "a"));
+        let mut sink = FsSink::new(
+            Arc::clone(&log),
+            String::new(),
+            "part".into(),
+            RollingPolicy::default(),
+            5 << 20,
+            64 << 20,
+        );
+        let state = log.claim(&split(0)).await.unwrap();
+        assert_eq!(state.seq, 1);
+        sink.assign(state, Some(0));
+        sink.write(&split(0), &batch(0, 10, 2), 0, 10, counts(10));
+        sink.roll_all();
+        // The next record cannot be created: a directory stands at its key, so the store
+        // answers with a permanent error (as a full disk or an expired token would).
+        let record = dir
+            .path()
+            .join("_sluice/group-1/ticks/00000/00000000000000000002.commit");
+        std::fs::create_dir_all(&record).unwrap();
+        sink.commit_all();
+        let event = sink.next_event().await;
+        assert!(matches!(event, SinkEvent::Fatal(_)), "{event:?}");
+        assert!(!sink.split_settled(&split(0)));
+        // The cause goes away; the pipeline's stop settles the sink, which commits again.
+        std::fs::remove_dir(&record).unwrap();
+        sink.settle(Duration::from_secs(30)).await.unwrap();
+        let committed = sink.positions()[&split(0)].0;
+        assert_eq!(committed, Some(10));
+        assert_eq!(
+            published_offsets(dir.path()),
+            (0..10).collect::<Vec<i64>>(),
+            "the commit moved the offset to {committed:?} past rows it never published"
+        );
+        assert_eq!(
+            sink.used(),
+            0,
+            "the retried commit's memory was not released"
         );
     }
 

@@ -62,6 +62,10 @@ struct Context {
     /// Batches not yet sent, flushed before rebalances.
     pending: Arc<Mutex<Pending>>,
     fatal: AtomicBool,
+    /// Splits to claim again (the sink lost them while Kafka still assigns them here),
+    /// handled by the poll thread ([`reclaim`]).
+    reclaims: Mutex<Vec<SplitId>>,
+    reclaim_requested: AtomicBool,
 }
 
 #[derive(Default)]
@@ -208,8 +212,34 @@ impl Context {
     }
 
     /// The start offset of each split: the sink's committed position, else the startup mode.
-    /// Also the numeric position when known.
+    /// Also the numeric position when known. A start at the end of a split (`latest-offset`,
+    /// a timestamp after the last record, `auto.offset.reset=latest`) is resolved to a number
+    /// and recorded in the sink ([`PositionOracle::pin`]) before anything is read, so that a
+    /// crash before the first commit resumes there instead of at a later "latest".
     fn start_positions(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        splits: &[SplitId],
+    ) -> Result<Vec<(Offset, Option<i64>)>, String> {
+        let mut out = self.startup_offsets(consumer, splits)?;
+        let mut pins = Vec::new();
+        for (split, start) in splits.iter().zip(out.iter_mut()) {
+            if start.0 == Offset::End {
+                let (_, high) = consumer
+                    .fetch_watermarks(&split.topic, split.partition, Duration::from_secs(30))
+                    .map_err(|e| format!("failed to look up the end offset of {split}: {e}"))?;
+                *start = (Offset::Offset(high), Some(high));
+                pins.push((split.clone(), high));
+            }
+        }
+        if !pins.is_empty() {
+            self.oracle.pin(&pins)?;
+        }
+        Ok(out)
+    }
+
+    /// [`Context::start_positions`] before the end of a split is resolved.
+    fn startup_offsets(
         &self,
         consumer: &BaseConsumer<Self>,
         splits: &[SplitId],
@@ -354,6 +384,8 @@ impl KafkaSource {
             revoke_timeout: settings.revoke_timeout,
             pending: Arc::clone(&pending),
             fatal: AtomicBool::new(false),
+            reclaims: Mutex::new(Vec::new()),
+            reclaim_requested: AtomicBool::new(false),
         };
         let consumer: BaseConsumer<Context> = config
             .create_with_context(context)
@@ -407,6 +439,19 @@ impl KafkaSource {
     pub fn request_stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
+
+    /// Asks the poll thread to claim these splits again and read them from their claimed
+    /// position, if Kafka still assigns them here ([`reclaim`]).
+    pub fn request_reclaim(&self, splits: &[SplitId]) {
+        if let Some(consumer) = &self.consumer {
+            let ctx = consumer.context();
+            ctx.reclaims
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(splits.iter().cloned());
+            ctx.reclaim_requested.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl crate::connector::SourceRuntime for KafkaSource {
@@ -416,6 +461,10 @@ impl crate::connector::SourceRuntime for KafkaSource {
 
     fn stop(&mut self) {
         self.request_stop();
+    }
+
+    fn reclaim(&self, splits: &[SplitId]) {
+        self.request_reclaim(splits);
     }
 }
 
@@ -598,6 +647,13 @@ fn poll_loop(
             unclocked = 0;
             last_record = Instant::now();
         }
+        if consumer
+            .context()
+            .reclaim_requested
+            .swap(false, Ordering::SeqCst)
+        {
+            reclaim(consumer, events, pending);
+        }
         if last_marks.elapsed() >= WATERMARKS_EVERY {
             last_marks = Instant::now();
             let assigned: Vec<SplitId> = consumer
@@ -635,6 +691,55 @@ fn poll_loop(
         consumer.poll(Duration::from_millis(50));
     }
     let _ = events.blocking_send(SourceEvent::Stopped);
+}
+
+/// Claims again the requested splits that are still assigned here, seeks each to its claimed
+/// position and announces it with [`SourceEvent::Assigned`], as a new assignment. Batches
+/// polled from the old position are dropped first, and librdkafka's seek drops what it had
+/// fetched, so what follows the announcement starts at the claimed position.
+fn reclaim(
+    consumer: &BaseConsumer<Context>,
+    events: &mpsc::Sender<SourceEvent>,
+    pending: &Mutex<Pending>,
+) {
+    let ctx = consumer.context();
+    let mut wanted = std::mem::take(&mut *ctx.reclaims.lock().unwrap_or_else(|e| e.into_inner()));
+    wanted.sort();
+    wanted.dedup();
+    let Ok(assignment) = consumer.assignment() else {
+        return;
+    };
+    let splits: Vec<SplitId> = wanted
+        .into_iter()
+        .filter(|s| assignment.find_partition(&s.topic, s.partition).is_some())
+        .collect();
+    if splits.is_empty() {
+        return;
+    }
+    {
+        let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &splits {
+            p.batches.remove(s);
+        }
+    }
+    let starts = match ctx.start_positions(consumer, &splits) {
+        Ok(s) => s,
+        Err(e) => return ctx.fail(e),
+    };
+    for (split, (offset, position)) in splits.into_iter().zip(starts) {
+        if let Err(e) = consumer.seek(
+            &split.topic,
+            split.partition,
+            offset,
+            Duration::from_secs(30),
+        ) {
+            return ctx.fail(format!(
+                "failed to seek {split} to its claimed position: {e}"
+            ));
+        }
+        tracing::info!(split = %split, ?position, "partition claimed again");
+        let _ = events.blocking_send(SourceEvent::Assigned { split, position });
+    }
 }
 
 /// Sends batches that are full or old enough; when the pipeline is behind, pauses fetching

@@ -39,9 +39,9 @@ fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
     create_file_with(target, data, true)
 }
 
-/// [`create_file`], syncing the file and its directory only if `sync`. Unsynced, an empty file
-/// already at `target` is replaced: it is what a power loss leaves of a file that was created
-/// but not yet synced (Sluice never publishes an empty file).
+/// [`create_file`], syncing the file and its directory only if `sync`. What a power loss
+/// leaves of an unsynced file (empty, short or wrong bytes) is found by the checksum in its
+/// commit record and written again ([`LocalStore::rewrite`]) when the split is next claimed.
 fn create_file_with(target: &Path, data: &[u8], sync: bool) -> std::io::Result<Created> {
     let dir = target.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir)?;
@@ -56,17 +56,7 @@ fn create_file_with(target: &Path, data: &[u8], sync: bool) -> std::io::Result<C
         if sync {
             f.sync_all()?;
         }
-        let created = link_into_place(&tmp, target, sync)?;
-        if created == Created::Exists
-            && !sync
-            && !data.is_empty()
-            && std::fs::metadata(target)?.len() == 0
-        {
-            tracing::warn!(path = %target.display(), "an empty file where a committed file belongs (the machine stopped before it was synced): writing it again");
-            std::fs::remove_file(target)?;
-            return link_into_place(&tmp, target, sync);
-        }
-        Ok(created)
+        link_into_place(&tmp, target, sync)
     })();
     let _ = std::fs::remove_file(&tmp);
     result
@@ -135,6 +125,32 @@ impl LocalStore {
         let path = self.path(key);
         blocking(move || {
             create_file_with(&path, &data, sync).map_err(|e| permanent("PUT", &path, e))
+        })
+        .await
+    }
+
+    /// Replaces `key` with `data`, durably (a synced temporary file renamed over it): the
+    /// repair of a published file that a power loss left short or wrong.
+    pub(super) async fn rewrite(&self, key: &str, data: Bytes) -> Result<(), StoreError> {
+        let path = self.path(key);
+        blocking(move || {
+            let io = |e| permanent("REWRITE", &path, e);
+            let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
+            std::fs::create_dir_all(&dir).map_err(io)?;
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("object");
+            let tmp = dir.join(format!(".{name}.{}.tmp", random_id()));
+            let result = (|| {
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&data)?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                std::fs::File::open(&dir)?.sync_all()
+            })();
+            let _ = std::fs::remove_file(&tmp);
+            result.map_err(io)
         })
         .await
     }
@@ -282,6 +298,12 @@ impl LocalStore {
                 // Completed before: the object is there (or was never staged here).
                 return Ok(Created::Exists);
             }
+            if std::fs::symlink_metadata(&target).is_ok() {
+                // Completed before, and a crash stopped the removal of the upload's folder
+                // below part-way: its parts may be gone, the object is there.
+                let _ = std::fs::remove_dir_all(&dir);
+                return Ok(Created::Exists);
+            }
             let io = |e| permanent("CompleteUpload", &target, e);
             let parent = target.parent().unwrap_or(Path::new("/")).to_owned();
             std::fs::create_dir_all(&parent).map_err(io)?;
@@ -341,5 +363,44 @@ impl LocalStore {
             Ok(out)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn completing_an_upload_whose_folder_a_crash_left_half_removed_finds_the_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_owned()).unwrap();
+        let key = "p=1/f.json";
+        let id = store.begin_upload(key).await.unwrap();
+        let mut parts = Vec::new();
+        for (n, text) in [(1, "aaa\n"), (2, "bbb\n")] {
+            parts.push(
+                store
+                    .upload_part(key, &id, n, Bytes::from_static(text.as_bytes()))
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            store.complete_upload(key, &id, &parts).await.unwrap(),
+            Created::Created
+        );
+        // The removal of the folder was cut short: part 1 is gone, the folder and part 2 stay.
+        let folder = store.upload_dir(&id);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("000002"), "bbb\n").unwrap();
+        assert_eq!(
+            store.complete_upload(key, &id, &parts).await.unwrap(),
+            Created::Exists
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(key)).unwrap(),
+            "aaa\nbbb\n"
+        );
+        assert!(!folder.exists(), "the half-removed folder stays behind");
     }
 }

@@ -153,6 +153,28 @@ impl Store {
         }
     }
 
+    /// Replaces a published file that a power loss left short or wrong with `data` (a local
+    /// directory; an S3 object is written whole or not at all and never needs it).
+    pub async fn rewrite(&self, key: &str, data: Bytes) -> Result<(), StoreError> {
+        match self {
+            Store::S3(s) => Err(StoreError::Permanent {
+                operation: "REWRITE",
+                location: s.uri(key),
+                message: "an S3 object is never rewritten".to_owned(),
+            }),
+            Store::Local(s) => {
+                let _permit = in_flight().await;
+                s.rewrite(key, data).await
+            }
+        }
+    }
+
+    /// Whether bytes published to this store can be left short by a power loss (a local
+    /// directory, where published files are synced once per commit).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Store::Local(_))
+    }
+
     /// Reads `key`, or `None` if it does not exist.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         dispatch!(self, s => s.get(key).await)

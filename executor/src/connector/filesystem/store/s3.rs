@@ -377,7 +377,9 @@ fn is_not_found<E: ProvideErrorMetadata>(e: &SdkError<E, Response>) -> bool {
     status(e) == Some(404) && !matches!(code(e), Some("NoSuchBucket"))
 }
 
-/// Transient: connection failures, timeouts, 5xx, 429/SlowDown. Permanent: the rest (403,
+/// Transient: connection failures, timeouts, 5xx, 429/SlowDown, and 409
+/// ConditionalRequestConflict / OperationAborted (two conditional writes to one key racing:
+/// the retry gets the ordinary answer, such as 412 for a key taken). Permanent: the rest (403,
 /// NoSuchBucket, 400), with a hint.
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E, Response>,
@@ -389,9 +391,18 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
         }
         SdkError::ServiceError(_) => match (status(e), code(e)) {
             (Some(s), _) if s >= 500 || s == 429 => Attempt::Transient(detail),
-            (_, Some("SlowDown" | "RequestTimeout" | "InternalError" | "ServiceUnavailable")) => {
-                Attempt::Transient(detail)
-            }
+            (
+                _,
+                Some(
+                    "SlowDown"
+                    | "RequestTimeout"
+                    | "InternalError"
+                    | "ServiceUnavailable"
+                    | "ConditionalRequestConflict"
+                    | "OperationAborted",
+                ),
+            )
+            | (Some(409), None) => Attempt::Transient(detail),
             (_, Some("NoSuchBucket")) => Attempt::Permanent(format!(
                 "the bucket does not exist: create it or fix the table's path ({detail})"
             )),
