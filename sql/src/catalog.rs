@@ -43,6 +43,18 @@ pub struct TableDef {
     pub secret_options: Vec<(String, String)>,
 }
 
+/// Why Flink SQL cannot write `name` as an identifier, if it cannot: a back-quoted identifier
+/// (Calcite's `BACK_QUOTED_IDENTIFIER`) holds one character or more, none of them a line break.
+fn unquotable(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.contains(['\n', '\r']) {
+        Some("contains a line break")
+    } else {
+        None
+    }
+}
+
 impl TableDef {
     /// Reads a `StreamingTable`; returns every problem found.
     pub fn from_resource(table: &StreamingTable) -> Result<TableDef, Vec<SqlError>> {
@@ -61,6 +73,12 @@ impl TableDef {
             )));
         }
         for (i, c) in table.spec.columns.iter().enumerate() {
+            if let Some(why) = unquotable(&c.name) {
+                errors.push(SqlError::table(format!(
+                    "table {name}: spec.columns[{i}].name {:?} {why}; Flink SQL cannot name such a column, even in backquotes",
+                    c.name
+                )));
+            }
             if !seen.insert(c.name.as_str()) {
                 errors.push(SqlError::table(format!(
                     "table {name}: column {:?} is declared twice",
@@ -203,5 +221,36 @@ impl Catalog {
     /// All SQL names.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tables.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(columns: &str) -> StreamingTable {
+        serde_yaml::from_str(&format!(
+            "apiVersion: sluice.dev/v1alpha1\nkind: StreamingTable\nmetadata: {{name: ticks, namespace: team}}\nspec:\n  connector: kafka\n  format: json\n  columns: {columns}\n  options: {{topic: t}}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_column_name_flink_cannot_write_is_refused_naming_the_column() {
+        let errors = TableDef::from_resource(&table(
+            "[{name: '', type: STRING}, {name: \"a\\nb\", type: INT}]",
+        ))
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text[0].contains("spec.columns[0].name \"\" is empty"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("spec.columns[1].name \"a\\nb\" contains a line break"),
+            "{text:?}"
+        );
+        TableDef::from_resource(&table("[{name: 'a b `c`', type: STRING}]")).unwrap();
     }
 }
