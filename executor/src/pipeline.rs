@@ -174,8 +174,11 @@ impl Pipeline {
                             for s in &splits {
                                 self.reclaims.remove(s);
                             }
-                            self.hand_over(&splits).await;
+                            let handed = self.hand_over(&splits).await;
                             let _ = done.send(());
+                            if let Err(e) = handed {
+                                break Err(e);
+                            }
                         }
                         Some(SourceEvent::Idle) => {
                             if self.stop_when_idle && !stopping {
@@ -387,19 +390,26 @@ impl Pipeline {
         }
     }
 
-    /// Commits everything of revoked splits (bounded), then stops writing them.
-    async fn hand_over(&mut self, splits: &[SplitId]) {
+    /// Commits everything of revoked splits (bounded), then stops writing them. A failure of
+    /// the sink on the way (of these splits or any other) is returned once the splits are
+    /// handed over, and stops the job as it would in the main loop.
+    async fn hand_over(&mut self, splits: &[SplitId]) -> Result<(), PipelineError> {
         for s in splits {
             self.sink.roll_split(s);
         }
+        let mut failed = None;
         let deadline = Instant::now() + Duration::from_secs(25);
-        while !splits.iter().all(|s| self.sink.split_settled(s)) && Instant::now() < deadline {
+        while failed.is_none()
+            && !splits.iter().all(|s| self.sink.split_settled(s))
+            && Instant::now() < deadline
+        {
             self.sink.commit_all();
             if let Ok(event) =
                 tokio::time::timeout(Duration::from_millis(200), self.sink.next_event()).await
                 && let Err(e) = self.on_sink_event(event)
             {
-                tracing::warn!(error = %e, "while handing partitions over");
+                tracing::warn!(error = %e, "the sink failed while partitions were handed over");
+                failed = Some(e);
             }
         }
         for s in splits {
@@ -415,6 +425,7 @@ impl Pipeline {
                 }
             }
         });
+        failed.map_or(Ok(()), Err)
     }
 }
 
@@ -613,7 +624,7 @@ mod tests {
             partition: 0,
         };
         let claim = split.clone();
-        tokio::task::spawn_blocking(move || oracle.claim(&[claim]))
+        tokio::task::spawn_blocking(move || oracle.claim(&[claim], &[None]))
             .await
             .unwrap()
             .unwrap();

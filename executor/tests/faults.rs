@@ -424,7 +424,7 @@ fn a_failed_upload_holds_the_committed_offset_even_when_later_uploads_succeed() 
     let file = job.write(dir.path(), "job.yaml");
     let total = 45_000;
     // File N is the partition's first file (first offset 0).
-    let n_key = "-ticks+0+0.json";
+    let n_key = "-ticks-0-0.json";
     proxy.control(&format!("fail UploadPart {n_key} 500 20"));
     kafka.produce("ticks", 0, total, ONE_FILE_A_PARTITION);
     let log = dir.path().join("run.log");
@@ -468,7 +468,7 @@ fn a_failed_upload_holds_the_committed_offset_even_when_later_uploads_succeed() 
     // A permanent failure (access denied) of file N of new data stops the job; nothing past
     // it is committed, and a run without the fault writes everything exactly once.
     let committed = latest_commits(&path)[0].offset.unwrap();
-    let n_key = format!("-ticks+0+{committed}.json");
+    let n_key = format!("-ticks-0-{committed}.json");
     proxy.control(&format!("fail UploadPart {n_key} 403 3600"));
     kafka.produce("ticks", total, 30_000, ONE_FILE_A_PARTITION);
     let out = run_until_idle(&file, "5s");
@@ -753,7 +753,7 @@ fn idle_partitions_flush_and_offsets_advance_over_filtered_records() {
                 let n = e.file_name().to_string_lossy().into_owned();
                 if p.is_dir() && !n.starts_with('_') {
                     stack.push(p);
-                } else if n.contains("-ticks+1+") {
+                } else if n.contains("-ticks-1-") {
                     return true;
                 }
             }

@@ -168,12 +168,16 @@ pub enum SourceEvent {
 
 /// Where assigned splits start: the sink's committed positions. `claim` takes ownership of the
 /// splits in the sink (fencing off any previous owner) and returns each one's committed
-/// position, or `None` when the job never committed one (the startup mode applies).
+/// position, or `None` when the job never committed one and the startup mode gives no number
+/// (`earliest-offset`).
 pub trait PositionOracle: Send + Sync {
-    /// Claims the splits; blocking.
-    fn claim(&self, splits: &[SplitId]) -> Result<Vec<Option<i64>>, String>;
-    /// Records where claimed splits with no committed position start, once the source has
-    /// resolved its startup mode to offsets (`latest-offset`, a timestamp with no match):
-    /// resolved again after a crash, "latest" would skip what arrived in between. Blocking.
-    fn pin(&self, starts: &[(SplitId, i64)]) -> Result<(), String>;
+    /// Claims the splits; blocking. `start_if_none[i]` is where split `i` starts by the
+    /// startup mode when it is a number: a split with no committed position gets it recorded
+    /// by the claim itself, so that a restart before its first commit starts there too
+    /// ("latest" resolved again would skip what arrived in between).
+    fn claim(
+        &self,
+        splits: &[SplitId],
+        start_if_none: &[Option<i64>],
+    ) -> Result<Vec<Option<i64>>, String>;
 }

@@ -7,13 +7,19 @@
 use datafusion_common::tree_node::{TreeNode as _, TreeNodeRecursion};
 use datafusion_expr::{Expr, Volatility};
 
+/// Functions declared volatile for their form without arguments (which reads the clock)
+/// that are deterministic when called with arguments: `UNIX_TIMESTAMP(s)` parses `s`.
+const DETERMINISTIC_WITH_ARGUMENTS: &[&str] = &["unix_timestamp"];
+
 /// The first function of `expr` whose result is not determined by its arguments (`NOW`,
-/// `CURRENT_TIMESTAMP`, `CURRENT_DATE`, `LOCALTIMESTAMP`, `RAND`, `UUID`, ...), by name.
+/// `CURRENT_TIMESTAMP`, `CURRENT_DATE`, `LOCALTIMESTAMP`, `RAND`, `UUID`, `UNIX_TIMESTAMP()`,
+/// ...), by name.
 pub(super) fn volatile_function(expr: &Expr) -> Option<String> {
     let mut found = None;
     let _ = expr.apply(|e| {
         if let Expr::ScalarFunction(f) = e
             && f.func.signature().volatility == Volatility::Volatile
+            && (f.args.is_empty() || !DETERMINISTIC_WITH_ARGUMENTS.contains(&f.func.name()))
         {
             found = Some(f.func.name().to_uppercase());
             return Ok(TreeNodeRecursion::Stop);

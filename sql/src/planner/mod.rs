@@ -863,6 +863,12 @@ mod tests {
             );
         }
         plan("INSERT INTO lake SELECT s, LOCALTIMESTAMP, DATE_FORMAT(ts, 'HH') FROM src").unwrap();
+        // Parsing a value of the record is deterministic; reading the clock is not.
+        plan("INSERT INTO lake SELECT s, ts, CAST(UNIX_TIMESTAMP(s) AS STRING) FROM src").unwrap();
+        let e = plan("INSERT INTO lake SELECT s, ts, CAST(UNIX_TIMESTAMP() AS STRING) FROM src")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("UNIX_TIMESTAMP"), "{e}");
     }
 
     /// Plans `sql` from `src(d DOUBLE, n INT, s STRING, b BOOLEAN)` into `sink` and evaluates

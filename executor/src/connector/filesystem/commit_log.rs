@@ -102,17 +102,15 @@ pub struct PendingFile {
     /// `file:///dir`); the sink's own store when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
-    /// CRC-32 of an inline file published to a local directory, where files are synced once
-    /// per commit and a power loss can leave one short or with wrong bytes: the claim that
-    /// publishes the record again compares and writes such a file again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crc32: Option<u32>,
 }
 
 /// A commit record.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Record {
     version: u32,
+    /// The consumer group whose log this is (absent in records of executors before 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
     topic: String,
     partition: i32,
     seq: u64,
@@ -235,6 +233,21 @@ pub enum CommitError {
         /// The size it should have.
         expected: u64,
     },
+    /// A log an older executor kept for this group is in a folder another group's name maps
+    /// to as well: whose it is cannot be told.
+    #[error(
+        "the commit log of {split} may be in {legacy}: executors before 0.2 kept the log of group {group:?} there, under a name other groups map to as well (every character other than letters, digits, -, _ and . became _), and it holds no group id. If it is this job's, move it to {current} and start the job again; if it is another job's, start this one once that job runs on this version (its commits then carry their group id)"
+    )]
+    AmbiguousLegacyLog {
+        /// The split.
+        split: SplitId,
+        /// The group.
+        group: String,
+        /// The old folder.
+        legacy: String,
+        /// The folder this executor keeps the group's log in.
+        current: String,
+    },
     /// Claiming kept racing with other executors.
     #[error(
         "could not claim {split}: other executors kept committing; is the consumer group shared by two jobs?"
@@ -250,8 +263,10 @@ pub enum CommitError {
 pub struct CommitLog {
     store: Store,
     root: String,
+    group: String,
     /// Where executors before 0.2 kept the logs of a group whose name needs encoding (every
-    /// other character replaced by `_`): read by a first claim, so an upgrade resumes there.
+    /// other character replaced by `_`, a name other groups may map to as well): a first
+    /// claim that finds such a log there, with no group id in it, stops and says so.
     legacy_root: Option<String>,
     owner: String,
 }
@@ -293,6 +308,7 @@ impl CommitLog {
             .collect();
         CommitLog {
             store,
+            group: group.to_owned(),
             root: format!("{table_prefix}_sluice/{folder}/"),
             legacy_root: (legacy != folder
                 && !legacy.is_empty()
@@ -328,23 +344,27 @@ impl CommitLog {
             .ok()
     }
 
-    /// The latest record of a split; with no log yet, the latest of its log in the folder
-    /// an older executor used for this group ([`CommitLog::legacy_root`]).
+    /// The latest record of a split. With no log yet, a log in the folder an older executor
+    /// used for this group ([`CommitLog::legacy_root`]) that holds no group id is an error:
+    /// it may be this group's or another's whose name maps to the same folder.
     async fn latest(
         &self,
         split: &SplitId,
     ) -> Result<Option<(String, Record, Bytes)>, CommitError> {
         let found = self.latest_in(&self.prefix(split)).await?;
-        match (&found, &self.legacy_root) {
-            (None, Some(legacy)) => {
-                let old = self.latest_in(&Self::prefix_in(legacy, split)).await?;
-                if old.is_some() {
-                    tracing::info!(split = %split, from = %legacy, to = %self.root, "resuming from the commit log of an older executor");
-                }
-                Ok(old)
-            }
-            _ => Ok(found),
+        if found.is_none()
+            && let Some(legacy) = &self.legacy_root
+            && let Some((_, old, _)) = self.latest_in(&Self::prefix_in(legacy, split)).await?
+            && old.group.is_none()
+        {
+            return Err(CommitError::AmbiguousLegacyLog {
+                split: split.clone(),
+                group: self.group.clone(),
+                legacy: self.store.uri(&Self::prefix_in(legacy, split)),
+                current: self.store.uri(&self.prefix(split)),
+            });
         }
+        Ok(found)
     }
 
     async fn latest_in(
@@ -373,6 +393,16 @@ impl CommitLog {
     /// Takes ownership of a split: publishes what its latest record lists, then creates the
     /// next record with a new epoch, fencing off any previous owner. Returns the committed state.
     pub async fn claim(&self, split: &SplitId) -> Result<SplitState, CommitError> {
+        self.claim_starting(split, None).await
+    }
+
+    /// [`CommitLog::claim`]; a split with no committed position gets `start_if_none` recorded
+    /// by the claim (a start the source resolved from its startup mode).
+    pub async fn claim_starting(
+        &self,
+        split: &SplitId,
+        start_if_none: Option<i64>,
+    ) -> Result<SplitState, CommitError> {
         for _ in 0..20 {
             let latest = match self.latest(split).await {
                 Ok(l) => l,
@@ -394,22 +424,12 @@ impl CommitLog {
                 split: split.clone(),
                 seq: seq + 1,
                 epoch: epoch + 1,
-                offset,
+                offset: offset.or(start_if_none),
                 dedup,
                 counters,
             };
             let record = self.record(&next, Vec::new());
             let bytes = encode(&record, Vec::new());
-            if let (Some((key, ..)), Some(legacy)) = (&latest, &self.legacy_root)
-                && key.starts_with(legacy.as_str())
-            {
-                // Resumed from an older executor's log: fence the executors of that version
-                // too, which still commit there.
-                let fence = format!("{}{:020}.commit", Self::prefix_in(legacy, split), next.seq);
-                if self.create(&fence, bytes.clone()).await? == Created::Exists {
-                    continue;
-                }
-            }
             match self.create(&self.key(split, next.seq), bytes).await? {
                 Created::Exists => continue,
                 Created::Created => {
@@ -457,6 +477,7 @@ impl CommitLog {
     fn record(&self, state: &SplitState, publish: Vec<PendingFile>) -> Record {
         Record {
             version: 1,
+            group: Some(self.group.clone()),
             topic: state.split.topic.clone(),
             partition: state.split.partition,
             seq: state.seq,
@@ -488,13 +509,9 @@ impl CommitLog {
         let mut start = 0u64;
         for f in files {
             let size = f.size();
-            let mut crc32 = None;
             let staged = match f.content {
                 FileContent::Upload(upload, parts) => Staged::Upload { upload, parts },
                 FileContent::Inline(bytes) => {
-                    if self.store.is_local() {
-                        crc32 = Some(crc32fast::hash(&bytes));
-                    }
                     let len = bytes.len() as u64;
                     inline.push(bytes);
                     start += len;
@@ -510,7 +527,6 @@ impl CommitLog {
                 size,
                 rows: f.rows,
                 store: f.store,
-                crc32,
             });
         }
         let record = self.record(next, publish);
@@ -560,6 +576,7 @@ impl CommitLog {
         payload: &Bytes,
         mode: Publish,
     ) -> Result<(), CommitError> {
+        let all = files;
         let mut files = files;
         if let [first, _, ..] = files {
             // The first alone, so that a crash can land between two publications.
@@ -579,7 +596,8 @@ impl CommitLog {
         // before this split's next record can exist, since recovery republishes only the
         // latest record's files.
         self.store.sync().await?;
-        let mut others: Vec<&PendingFile> = files.iter().filter(|f| f.store.is_some()).collect();
+        // Every other store a file of the record went to, the first file's included.
+        let mut others: Vec<&PendingFile> = all.iter().filter(|f| f.store.is_some()).collect();
         others.sort_unstable_by(|a, b| a.store.cmp(&b.store));
         others.dedup_by(|a, b| a.store == b.store);
         for f in others {
@@ -600,19 +618,21 @@ impl CommitLog {
         }
     }
 
-    /// Staged uploads under `data_prefix` belonging to these splits that no record lists:
-    /// left by a crashed or fenced owner. Call between claiming and writing.
+    /// Staged uploads under `data_prefix` of files of these splits (named by
+    /// [`super::writer::file_name`] with `file_tag`) that no record lists: left by a crashed
+    /// or fenced owner. Call between claiming and writing.
     pub async fn orphan_uploads(
         &self,
         data_prefix: &str,
-        file_tags: &[String],
+        file_tag: &str,
+        splits: &[SplitId],
     ) -> Result<Vec<(String, String)>, CommitError> {
         let uploads = self.store.list_uploads(data_prefix).await?;
         Ok(uploads
             .into_iter()
             .filter(|(key, _)| {
                 let name = key.rsplit('/').next().unwrap_or("");
-                file_tags.iter().any(|t| name.starts_with(t.as_str()))
+                super::writer::file_split(file_tag, name).is_some_and(|s| splits.contains(&s))
             })
             .collect())
     }
@@ -637,12 +657,12 @@ enum Publish {
     /// By the commit that created the record: an object of other bytes at a key is a conflict.
     Commit,
     /// By a claim, rolling the latest record forward after a crash: a local file whose bytes
-    /// differ from the record's checksum is what a power loss left of it, and is written again.
+    /// differ from the record's is what a power loss left of it, and is written again.
     Repair,
 }
 
-/// Publishes one file; an object already at its key must be this file (same size, and same
-/// checksum where the record has one).
+/// Publishes one file; an object already at its key must be this file (the same bytes for an
+/// inline file on a local directory, else the same size).
 async fn publish_one(
     store: Store,
     f: PendingFile,
@@ -668,12 +688,13 @@ async fn publish_one(
     if created == Created::Created {
         return Ok(());
     }
-    let (existing, intact) = match (f.crc32, &inline) {
-        (Some(crc), Some(_)) => match store.get(&f.key).await? {
-            Some(there) => (
-                Some(there.len() as u64),
-                there.len() as u64 == f.size && crc32fast::hash(&there) == crc,
-            ),
+    // On a local directory a published file can be short or hold wrong bytes after a power
+    // loss (files are synced once per commit): an inline file is compared with its bytes.
+    // S3 writes an object whole or not at all: its size tells it apart from another object.
+    let local = store.is_local();
+    let (existing, intact) = match &inline {
+        Some(bytes) if local => match store.get(&f.key).await? {
+            Some(there) => (Some(there.len() as u64), there == *bytes),
             None => (None, false),
         },
         _ => {
@@ -684,7 +705,7 @@ async fn publish_one(
     if intact {
         return Ok(());
     }
-    if let (Publish::Repair, Some(_), Some(bytes)) = (mode, f.crc32, inline) {
+    if let (Publish::Repair, true, Some(bytes)) = (mode, local, inline) {
         tracing::warn!(
             uri = %store.uri(&f.key),
             size = existing.unwrap_or(0),
@@ -860,7 +881,6 @@ mod tests {
                 size: 4,
                 rows: 1,
                 store: None,
-                crc32: None,
             }],
         );
         a.store
@@ -932,7 +952,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn two_groups_never_share_a_log_and_an_older_executors_log_is_resumed() {
+    async fn two_groups_never_share_a_log_and_an_older_executors_ambiguous_log_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = || Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
         let (slash, underscore) = (
@@ -949,6 +969,16 @@ mod tests {
             (1, None),
             "group a_b resumed from group a/b's log"
         );
+        // And the other way round: a/b's first claim is not taken by a_b's log.
+        let other_split = SplitId {
+            topic: "ticks".into(),
+            partition: 4,
+        };
+        let mut s = underscore.claim(&other_split).await.unwrap();
+        s.seq += 1;
+        s.offset = Some(9);
+        underscore.commit(&s, vec![]).await.unwrap();
+        assert_eq!(slash.claim(&other_split).await.unwrap().offset, None);
         for (group, folder) in [
             ("a/b", "~a%2Fb"),
             ("a_b", "a_b"),
@@ -958,22 +988,34 @@ mod tests {
         ] {
             assert_eq!(group_folder(group), folder);
         }
-        // A log an older executor kept in `a_b` for group `a/b` is where `a/b` resumes.
+        // A log an older executor kept in `a_b` (no group id in it) for group `a/b` or `a_b`:
+        // `a/b` cannot tell whose it is and says what to do; `a_b` resumes it, its own.
         let old = tempfile::tempdir().unwrap();
         let old_store = Store::Local(LocalStore::new(old.path().to_owned()).unwrap());
-        let legacy = CommitLog {
-            root: "_sluice/a_b/".into(),
-            legacy_root: None,
-            ..CommitLog::new(old_store.clone(), "", "a/b", "old")
-        };
+        let legacy = CommitLog::new(old_store.clone(), "", "a_b", "old");
         let mut s = legacy.claim(&split()).await.unwrap();
         s.seq += 1;
         s.offset = Some(7);
-        legacy.commit(&s, vec![]).await.unwrap();
-        let upgraded = CommitLog::new(old_store, "", "a/b", "new")
+        let mut record = legacy.record(&s, vec![]);
+        record.group = None;
+        legacy
+            .store
+            .put_if_absent(&legacy.key(&split(), s.seq), encode(&record, vec![]))
+            .await
+            .unwrap();
+        let e = CommitLog::new(old_store.clone(), "", "a/b", "new")
+            .claim(&split())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CommitError::AmbiguousLegacyLog { legacy, current, .. }
+                if legacy.ends_with("_sluice/a_b/ticks/00003/") && current.ends_with("_sluice/~a%2Fb/ticks/00003/")),
+            "{e}"
+        );
+        let mine = CommitLog::new(old_store, "", "a_b", "new")
             .claim(&split())
             .await;
-        assert_eq!(upgraded.unwrap().offset, Some(7));
+        assert_eq!(mine.unwrap().offset, Some(7));
     }
 
     #[tokio::test]

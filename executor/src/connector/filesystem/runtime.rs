@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use sha2::Digest as _;
 
-use super::commit_log::{CommitLog, CommitOutcome, SplitState};
+use super::commit_log::{CommitLog, SplitState};
 use super::options::{FilesystemSinkOptions, Location};
 use super::store::{Store, local::LocalStore, s3::S3Store};
 use super::writer::{BatchCounts, FsSink, SinkEvent};
@@ -25,16 +25,23 @@ struct Claims {
 }
 
 impl PositionOracle for Claims {
-    fn claim(&self, splits: &[SplitId]) -> Result<Vec<Option<i64>>, String> {
+    fn claim(
+        &self,
+        splits: &[SplitId],
+        start_if_none: &[Option<i64>],
+    ) -> Result<Vec<Option<i64>>, String> {
         let started = Instant::now();
         let (states, orphans) = self.handle.block_on(async {
             // Uploads left by previous owners of these splits, listed before we write anything.
-            let tags: Vec<String> = splits
-                .iter()
-                .map(|s| super::writer::split_file_prefix(&self.file_tag, s))
-                .collect();
-            let orphans = self.log.orphan_uploads(&self.data_prefix, &tags).await;
-            let claims = futures::future::join_all(splits.iter().map(|s| self.log.claim(s))).await;
+            let orphans = self
+                .log
+                .orphan_uploads(&self.data_prefix, &self.file_tag, splits)
+                .await;
+            let claims = futures::future::join_all(splits.iter().enumerate().map(|(i, s)| {
+                self.log
+                    .claim_starting(s, start_if_none.get(i).copied().flatten())
+            }))
+            .await;
             (claims, orphans)
         });
         let mut out = Vec::with_capacity(splits.len());
@@ -65,45 +72,6 @@ impl PositionOracle for Claims {
             "claimed"
         );
         Ok(out)
-    }
-
-    fn pin(&self, starts: &[(SplitId, i64)]) -> Result<(), String> {
-        let claimed: Vec<(SplitState, i64)> = {
-            let kept = self.states.lock().unwrap_or_else(|e| e.into_inner());
-            starts
-                .iter()
-                .filter_map(|(split, offset)| kept.get(split).map(|s| (s.clone(), *offset)))
-                .collect()
-        };
-        let pinned = self
-            .handle
-            .block_on(futures::future::join_all(claimed.into_iter().map(
-                |(state, offset)| async move {
-                    let next = SplitState {
-                        seq: state.seq + 1,
-                        offset: Some(offset),
-                        ..state
-                    };
-                    let outcome = self.log.commit(&next, Vec::new()).await;
-                    (next, outcome)
-                },
-            )));
-        let mut kept = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        for (next, outcome) in pinned {
-            match outcome
-                .map_err(|e| format!("failed to record where {} starts: {e}", next.split))?
-            {
-                CommitOutcome::Committed { .. } => {
-                    tracing::info!(split = %next.split, offset = ?next.offset, "start position recorded");
-                    kept.insert(next.split.clone(), next);
-                }
-                // Claimed by another executor since: its first commit here is fenced too.
-                CommitOutcome::Fenced => {
-                    tracing::warn!(split = %next.split, "another executor claimed the split while its start was recorded");
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -26,18 +26,32 @@ use crate::transform::Output;
 /// Files up to this size travel inside the commit record (one request each to publish).
 const INLINE_LIMIT: usize = 1 << 20;
 
-/// The start of the names of a split's files: `<file tag>-<topic>+<partition>+`. Kafka topic
-/// names cannot contain `+` (Kafka Connect's S3 sink names its files `topic+partition+offset`
-/// for the same reason), so no split's names start with another split's prefix: with `-`,
-/// topic `t` partition 1 (`t-1-`) was a prefix of topic `t-1` partition 5 (`t-1-5-`), and a
-/// claim of the one aborted the other's uploads.
-pub fn split_file_prefix(file_tag: &str, split: &SplitId) -> String {
-    format!("{file_tag}-{}+{}+", split.topic, split.partition)
+/// The name of a split's file whose first record is at `offset`:
+/// `<file tag>-<topic>-<partition>-<offset>.json`.
+pub fn file_name(file_tag: &str, split: &SplitId, offset: i64) -> String {
+    format!(
+        "{file_tag}-{}-{}-{offset}.json",
+        split.topic, split.partition
+    )
 }
 
-/// The name of a split's file whose first record is at `offset`.
-fn file_name(file_tag: &str, split: &SplitId, offset: i64) -> String {
-    format!("{}{offset}.json", split_file_prefix(file_tag, split))
+/// The split whose file `name` is ([`file_name`]), read from the right: the last two `-`
+/// fields are numbers, so the topic is the rest, whatever `-` it holds. (A prefix match was
+/// ambiguous: topic `t` partition 1's `t-1-` begins topic `t-1` partition 5's `t-1-5-`, and
+/// a claim of the one aborted the other's uploads.)
+pub fn file_split(file_tag: &str, name: &str) -> Option<SplitId> {
+    let rest = name.strip_prefix(file_tag)?.strip_prefix('-')?;
+    let rest = rest.strip_suffix(".json")?;
+    let (rest, offset) = rest.rsplit_once('-')?;
+    let (topic, partition) = rest.rsplit_once('-')?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if topic.is_empty() || !numeric(offset) || !numeric(partition) {
+        return None;
+    }
+    Some(SplitId {
+        topic: topic.to_owned(),
+        partition: partition.parse().ok()?,
+    })
 }
 
 /// The pseudo partition path of a split's dead letters (in `dedup` of commit records).
@@ -160,11 +174,22 @@ struct SplitWriter {
     retry: Option<Retry>,
 }
 
-/// A failed commit kept for its next attempt, with the memory it holds.
+/// A failed commit kept for its next attempt, with the memory it holds. While an attempt is
+/// in flight it is not here (the attempt's result brings it back on failure), so that
+/// dropping the split then releases its memory once, through the attempt's result.
 #[derive(Debug)]
 struct Retry {
     prepared: Arc<PreparedCommit>,
     freed: u64,
+    /// Failed attempts so far.
+    attempts: u32,
+    /// No attempt before: 1 s after the first failure, doubling up to 30 s.
+    not_before: Instant,
+}
+
+/// How long a failed commit waits before its next attempt.
+fn retry_delay(attempts: u32) -> Duration {
+    Duration::from_secs(1u64 << attempts.saturating_sub(1).min(5)).min(Duration::from_secs(30))
 }
 
 #[derive(Debug)]
@@ -186,6 +211,8 @@ enum TaskEvent {
         result: Result<CommitOutcome, CommitError>,
         /// Bytes of inline files it holds, released once it is committed or abandoned.
         freed: u64,
+        /// Earlier failed attempts of the same commit.
+        attempts: u32,
     },
 }
 
@@ -213,7 +240,7 @@ pub struct FsSink {
 
 impl FsSink {
     /// A writer of files under `data_prefix` (a key prefix ending in `/`, or empty), named
-    /// `<file_tag>-<topic>+<partition>+<first offset>.json`, within `budget` bytes.
+    /// `<file_tag>-<topic>-<partition>-<first offset>.json`, within `budget` bytes.
     pub fn new(
         log: Arc<CommitLog>,
         data_prefix: String,
@@ -703,11 +730,15 @@ impl FsSink {
             return;
         };
         w.commit_requested = false;
-        if let Some(r) = &w.retry {
-            tracing::info!(split = %split, seq = r.prepared.next().seq, "trying the failed commit again with the same files");
+        if w.retry.is_some() {
+            let now = Instant::now();
+            let Some(r) = w.retry.take_if(|r| r.not_before <= now) else {
+                return;
+            };
+            tracing::info!(split = %split, seq = r.prepared.next().seq, attempt = r.attempts + 1, "trying the failed commit again with the same files");
             w.commit_in_flight = true;
-            let (prepared, freed, generation) = (Arc::clone(&r.prepared), r.freed, w.generation);
-            self.spawn_commit(split, generation, prepared, freed);
+            let generation = w.generation;
+            self.spawn_commit(split, generation, r.prepared, r.freed, r.attempts);
             return;
         }
         // The staged prefix of the rolled files, in roll order.
@@ -781,7 +812,7 @@ impl FsSink {
         let generation = w.generation;
         let prepared = Arc::new(self.log.prepare(&next, files));
         self.committing += prepared.files() as u64;
-        self.spawn_commit(split, generation, prepared, freed);
+        self.spawn_commit(split, generation, prepared, freed, 0);
     }
 
     fn spawn_commit(
@@ -790,6 +821,7 @@ impl FsSink {
         generation: u64,
         prepared: Arc<PreparedCommit>,
         freed: u64,
+        attempts: u32,
     ) {
         let log = Arc::clone(&self.log);
         let events = self.tx.clone();
@@ -803,6 +835,7 @@ impl FsSink {
                 prepared,
                 result,
                 freed,
+                attempts,
             });
         });
     }
@@ -905,6 +938,7 @@ impl FsSink {
                 prepared,
                 result,
                 freed,
+                attempts,
             } => {
                 self.tasks -= 1;
                 let current = self
@@ -945,9 +979,20 @@ impl FsSink {
                     }
                     Err(e) => {
                         // Tried again as it is: never rebuilt from what is left to commit.
-                        w.retry = Some(Retry { prepared, freed });
-                        self.pending
-                            .push_back(SinkEvent::Fatal(format!("failed to commit {split}: {e}")));
+                        let attempts = attempts + 1;
+                        let delay = retry_delay(attempts);
+                        tracing::warn!(split = %split, attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "commit failed; it will be tried again with the same files");
+                        w.retry = Some(Retry {
+                            prepared,
+                            freed,
+                            attempts,
+                            not_before: Instant::now() + delay,
+                        });
+                        if attempts == 1 {
+                            self.pending.push_back(SinkEvent::Fatal(format!(
+                                "failed to commit {split}: {e}"
+                            )));
+                        }
                     }
                 }
                 // A commit asked for while this one was in flight (memory pressure) goes now.
@@ -1130,7 +1175,7 @@ mod tests {
             if !name.ends_with(".json") {
                 continue;
             }
-            let p: usize = name.split('+').nth(1).unwrap().parse().unwrap();
+            let p: usize = name.split('-').nth(2).unwrap().parse().unwrap();
             for line in std::fs::read_to_string(&entry).unwrap().lines() {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();
                 let offset = v["offset"].as_u64().unwrap() as usize;
@@ -1159,16 +1204,29 @@ mod tests {
         // A live upload of topic `t-1` partition 5, which another executor's record may list.
         let key = format!("p=x/{}", file_name("part-0a1b", &t1_5, 0));
         let upload = store.begin_upload(&key).await.unwrap();
-        let orphans_of = |split: &SplitId| vec![split_file_prefix("part-0a1b", split)];
         assert_eq!(
-            log.orphan_uploads("", &orphans_of(&t_1)).await.unwrap(),
+            log.orphan_uploads("", "part-0a1b", std::slice::from_ref(&t_1))
+                .await
+                .unwrap(),
             vec![],
             "claiming topic t partition 1 would abort {key}"
         );
         assert_eq!(
-            log.orphan_uploads("", &orphans_of(&t1_5)).await.unwrap(),
+            log.orphan_uploads("", "part-0a1b", std::slice::from_ref(&t1_5))
+                .await
+                .unwrap(),
             vec![(key, upload)]
         );
+        for (topic, partition, offset) in [("t", 1, 0), ("t-1", 5, 7), ("a-1-2", 0, 12)] {
+            let split = SplitId {
+                topic: topic.into(),
+                partition,
+            };
+            let name = file_name("part-0a1b", &split, offset);
+            assert_eq!(file_split("part-0a1b", &name), Some(split), "{name}");
+        }
+        assert_eq!(file_split("part-0a1b", "part-0a1b-t-x-0.json"), None);
+        assert_eq!(file_split("part-ffff", "part-0a1b-t-1-0.json"), None);
     }
 
     /// Rows of every published data file under `dir`, by their `offset` field.
@@ -1229,6 +1287,59 @@ mod tests {
             0,
             "the retried commit's memory was not released"
         );
+    }
+
+    #[tokio::test]
+    async fn a_retry_in_flight_when_its_split_is_revoked_releases_its_memory_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
+        let log = Arc::new(CommitLog::new(store, "", "group-1", "a"));
+        let mut sink = FsSink::new(
+            Arc::clone(&log),
+            String::new(),
+            "part".into(),
+            RollingPolicy::default(),
+            5 << 20,
+            64 << 20,
+        );
+        for p in [0, 1] {
+            sink.assign(log.claim(&split(p)).await.unwrap(), Some(0));
+        }
+        // Split 1 keeps an open file: the memory that must still be counted at the end.
+        sink.write(&split(1), &batch(0, 10, 1), 0, 10, counts(10));
+        let held = sink.used();
+        sink.write(&split(0), &batch(0, 10, 2), 0, 10, counts(10));
+        sink.roll_split(&split(0));
+        let record = dir
+            .path()
+            .join("_sluice/group-1/ticks/00000/00000000000000000002.commit");
+        std::fs::create_dir_all(&record).unwrap();
+        sink.commit_all();
+        loop {
+            match sink.next_event().await {
+                SinkEvent::Fatal(_) => break,
+                SinkEvent::Committed { split: s, .. } if s == split(1) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let in_flight = |sink: &FsSink| sink.splits[&split(0)].commit_in_flight;
+        // The next attempt waits for its back-off, then is in flight when the split goes.
+        sink.commit_all();
+        assert!(!in_flight(&sink), "tried again before its back-off");
+        tokio::time::sleep(retry_delay(1)).await;
+        sink.commit_all();
+        assert!(in_flight(&sink));
+        sink.revoke(&split(0));
+        while sink.tasks > 0 {
+            let task = sink.rx.recv().await.unwrap();
+            sink.handle(task);
+        }
+        assert_eq!(
+            sink.used(),
+            held,
+            "memory of the retried commit released twice or never"
+        );
+        assert_eq!(sink.committing, 0);
     }
 
     fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

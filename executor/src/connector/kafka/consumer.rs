@@ -212,46 +212,44 @@ impl Context {
     }
 
     /// The start offset of each split: the sink's committed position, else the startup mode.
-    /// Also the numeric position when known. A start at the end of a split (`latest-offset`,
-    /// a timestamp after the last record, `auto.offset.reset=latest`) is resolved to a number
-    /// and recorded in the sink ([`PositionOracle::pin`]) before anything is read, so that a
-    /// crash before the first commit resumes there instead of at a later "latest".
+    /// Also the numeric position when known. The startup mode is looked up first and a start
+    /// at the end of a split (`latest-offset`, a timestamp after the last record,
+    /// `auto.offset.reset=latest`) resolved to a number, so that the claim records it: a
+    /// crash before the first commit then resumes there, not at a later "latest" that would
+    /// skip what arrived in between. (`earliest-offset` stays symbolic: resolved again it skips
+    /// nothing.)
     fn start_positions(
         &self,
         consumer: &BaseConsumer<Self>,
         splits: &[SplitId],
     ) -> Result<Vec<(Offset, Option<i64>)>, String> {
-        let mut out = self.startup_offsets(consumer, splits)?;
-        let mut pins = Vec::new();
-        for (split, start) in splits.iter().zip(out.iter_mut()) {
+        let mut fallback = self.startup_offsets(consumer, splits)?;
+        for (split, start) in splits.iter().zip(fallback.iter_mut()) {
             if start.0 == Offset::End {
                 let (_, high) = consumer
                     .fetch_watermarks(&split.topic, split.partition, Duration::from_secs(30))
                     .map_err(|e| format!("failed to look up the end offset of {split}: {e}"))?;
                 *start = (Offset::Offset(high), Some(high));
-                pins.push((split.clone(), high));
             }
         }
-        if !pins.is_empty() {
-            self.oracle.pin(&pins)?;
-        }
-        Ok(out)
+        let numbers: Vec<Option<i64>> = fallback.iter().map(|(_, n)| *n).collect();
+        let committed = self.oracle.claim(splits, &numbers)?;
+        Ok(committed
+            .into_iter()
+            .zip(fallback)
+            .map(|(c, f)| c.map_or(f, |o| (Offset::Offset(o), Some(o))))
+            .collect())
     }
 
-    /// [`Context::start_positions`] before the end of a split is resolved.
+    /// Where each split starts by the startup mode, before a start at its end is resolved.
     fn startup_offsets(
         &self,
         consumer: &BaseConsumer<Self>,
         splits: &[SplitId],
     ) -> Result<Vec<(Offset, Option<i64>)>, String> {
-        let committed = self.oracle.claim(splits)?;
         let mut out = Vec::with_capacity(splits.len());
         let mut group_offsets: Option<TopicPartitionList> = None;
-        for (split, c) in splits.iter().zip(committed) {
-            if let Some(o) = c {
-                out.push((Offset::Offset(o), Some(o)));
-                continue;
-            }
+        for split in splits {
             let start = match &self.startup {
                 StartupMode::EarliestOffset => (Offset::Beginning, None),
                 StartupMode::LatestOffset => (Offset::End, None),
