@@ -927,6 +927,15 @@ impl FsSink {
                             });
                         }
                     }
+                    // Aborted as an orphan by the claim of an executor that took the split
+                    // over: the split is not ours any more, as if a commit had been fenced.
+                    Err(StoreError::UploadGone { .. }) => {
+                        tracing::warn!(split = %split, key, "an upload of this split was aborted by another executor's claim: the split is fenced");
+                        if let Some(w) = self.splits.remove(&split) {
+                            self.discard(w);
+                        }
+                        self.pending.push_back(SinkEvent::Fenced { split });
+                    }
                     Err(e) => self
                         .pending
                         .push_back(SinkEvent::Fatal(format!("failed to stage {key}: {e}"))),

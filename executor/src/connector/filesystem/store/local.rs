@@ -270,8 +270,16 @@ impl LocalStore {
         number: i32,
         data: Bytes,
     ) -> Result<Part, StoreError> {
-        let path = self.upload_dir(upload).join(format!("{number:06}"));
+        let dir = self.upload_dir(upload);
+        let path = dir.join(format!("{number:06}"));
+        let location = self.uri(_key);
         blocking(move || {
+            if !dir.exists() {
+                return Err(StoreError::UploadGone {
+                    operation: "UploadPart",
+                    location,
+                });
+            }
             let size = data.len() as u64;
             let _ = std::fs::remove_file(&path);
             create_file(&path, &data).map_err(|e| permanent("UploadPart", &path, e))?;
@@ -402,5 +410,22 @@ mod tests {
             "aaa\nbbb\n"
         );
         assert!(!folder.exists(), "the half-removed folder stays behind");
+    }
+
+    #[tokio::test]
+    async fn a_part_of_an_upload_another_claim_aborted_is_gone_not_an_error_of_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_owned()).unwrap();
+        let id = store.begin_upload("p/f.json").await.unwrap();
+        store.abort_upload("p/f.json", &id).await.unwrap();
+        let e = store
+            .upload_part("p/f.json", &id, 1, Bytes::from_static(b"x\n"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::UploadGone { .. }), "{e}");
+        assert!(
+            !store.upload_dir(&id).exists(),
+            "the aborted upload came back"
+        );
     }
 }

@@ -29,6 +29,17 @@ pub enum StoreError {
     /// The sink is shutting down; the operation was abandoned.
     #[error("shutting down")]
     Cancelled,
+    /// A staged upload is gone: the claim of an executor that took its split over aborted it
+    /// as an orphan. The split is not this executor's any more.
+    #[error(
+        "{operation} {location}: the staged upload is gone (aborted by another executor's claim of its partition)"
+    )]
+    UploadGone {
+        /// What was attempted.
+        operation: &'static str,
+        /// The object.
+        location: String,
+    },
 }
 
 /// The outcome of a conditional create.
@@ -55,6 +66,8 @@ pub struct Part {
 pub(crate) enum Attempt {
     Transient(String),
     Permanent(String),
+    /// The staged upload does not exist (any more): [`StoreError::UploadGone`].
+    UploadGone,
 }
 
 /// A store: S3 or local.
@@ -263,6 +276,12 @@ where
                     );
                 }
                 return Ok(v);
+            }
+            Err(Attempt::UploadGone) => {
+                return Err(StoreError::UploadGone {
+                    operation,
+                    location: location.to_owned(),
+                });
             }
             Err(Attempt::Permanent(message)) => {
                 return Err(StoreError::Permanent {

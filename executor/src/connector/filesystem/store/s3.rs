@@ -247,7 +247,13 @@ impl S3Store {
                 .body(ByteStream::from(data.clone()))
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| {
+                    if code(&e) == Some("NoSuchUpload") {
+                        Attempt::UploadGone
+                    } else {
+                        classify(&e)
+                    }
+                })?;
             Ok(Part {
                 number,
                 etag: out.e_tag.unwrap_or_default(),
