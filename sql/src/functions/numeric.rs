@@ -1,5 +1,6 @@
 //! Flink's small numeric functions: `SIGN` (of the argument's type, `Math.signum` for
-//! DOUBLE/FLOAT: `-0.0` and NaN kept), `PI()` and `E()`.
+//! DOUBLE/FLOAT: `-0.0` and NaN kept), `ABS` (of the argument's type; the smallest integer
+//! wraps to itself as in Java), `PI()` and `E()`.
 
 use std::sync::Arc;
 
@@ -19,6 +20,12 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(Sign {
             name: "sign",
+            abs: false,
+            signature: Signature::user_defined(Volatility::Immutable),
+        })),
+        Arc::new(ScalarUDF::from(Sign {
+            name: "abs",
+            abs: true,
             signature: Signature::user_defined(Volatility::Immutable),
         })),
         RowWise::new("pi", &[&[]], double(), |_| {
@@ -35,6 +42,8 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Sign {
     name: &'static str,
+    /// `ABS` instead of `SIGN`.
+    abs: bool,
     signature: Signature,
 }
 
@@ -54,7 +63,7 @@ impl ScalarUDFImpl for Sign {
         match args {
             [t] if t.is_numeric() => Ok(vec![t.clone()]),
             [DataType::Null] => Ok(vec![DataType::Int32]),
-            _ => plan_err!("SIGN(numeric) got {args:?}"),
+            _ => plan_err!("{}(numeric) got {args:?}", self.name.to_uppercase()),
         }
     }
 
@@ -64,6 +73,9 @@ impl ScalarUDFImpl for Sign {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let a = args.args[0].to_array(args.number_rows)?;
+        if self.abs {
+            return Ok(ColumnarValue::Array(abs(&a)?));
+        }
         let out: ArrayRef = match a.data_type() {
             DataType::Int8 => Arc::new(
                 a.as_primitive::<Int8Type>()
@@ -100,4 +112,40 @@ impl ScalarUDFImpl for Sign {
         };
         Ok(ColumnarValue::Array(out))
     }
+}
+
+/// `ABS`: Java's `Math.abs` per type (`Math.abs(Integer.MIN_VALUE)` is itself).
+fn abs(a: &ArrayRef) -> Result<ArrayRef> {
+    Ok(match a.data_type() {
+        DataType::Int8 => Arc::new(
+            a.as_primitive::<Int8Type>()
+                .unary::<_, Int8Type>(i8::wrapping_abs),
+        ),
+        DataType::Int16 => Arc::new(
+            a.as_primitive::<Int16Type>()
+                .unary::<_, Int16Type>(i16::wrapping_abs),
+        ),
+        DataType::Int32 => Arc::new(
+            a.as_primitive::<Int32Type>()
+                .unary::<_, Int32Type>(i32::wrapping_abs),
+        ),
+        DataType::Int64 => Arc::new(
+            a.as_primitive::<Int64Type>()
+                .unary::<_, Int64Type>(i64::wrapping_abs),
+        ),
+        DataType::Float64 => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Float64Type>(f64::abs),
+        ),
+        DataType::Float32 => Arc::new(
+            a.as_primitive::<Float32Type>()
+                .unary::<_, Float32Type>(f32::abs),
+        ),
+        DataType::Decimal128(p, s) => {
+            let out: PrimitiveArray<Decimal128Type> =
+                a.as_primitive::<Decimal128Type>().unary(i128::wrapping_abs);
+            Arc::new(out.with_precision_and_scale(*p, *s)?)
+        }
+        other => return exec_err!("ABS of {other}"),
+    })
 }

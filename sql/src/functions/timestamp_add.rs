@@ -78,7 +78,9 @@ impl ScalarUDFImpl for TimestampAdd {
                     DataType::Date32 => DataType::Date32,
                     DataType::Timestamp(_, tz) => timestamp_ns(tz.is_some()),
                     _ => {
-                        return plan_err!("TIMESTAMPADD(unit, INT, TIMESTAMP or DATE) got {args:?}");
+                        return plan_err!(
+                            "TIMESTAMPADD(unit, INT, TIMESTAMP or DATE) got {args:?}"
+                        );
                     }
                 };
                 Ok(vec![DataType::Utf8, DataType::Int64, t])
