@@ -20,6 +20,7 @@ mod collections;
 mod convert_tz;
 pub mod coverage;
 mod datetime;
+mod elt;
 mod encoding;
 mod greatest;
 mod hashing;
@@ -88,6 +89,7 @@ impl FunctionRegistry {
                 timestamp_add::function(),
                 convert_tz::function(),
                 split::function(),
+                elt::function(),
             ])
             .chain(string_search::functions())
             .chain(string_edit::functions())
