@@ -1,14 +1,17 @@
 //! Flink's functions on ARRAY and MAP values: `CARDINALITY`, `ARRAY_CONTAINS`,
-//! `ARRAY_POSITION`. A MAP is a list of (key, value) structs (see `SqlType::to_arrow`), so
-//! `CARDINALITY` counts both alike.
+//! `ARRAY_POSITION`, `ARRAY_REVERSE`, `ELEMENT`, `MAP_KEYS`, `MAP_VALUES`. A MAP is a list of
+//! (key, value) structs (see `SqlType::to_arrow`), so `CARDINALITY` counts both alike and the
+//! keys and values of a map are its structs' columns, in the map's order.
 
 use std::sync::Arc;
 
 use datafusion_common::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, make_comparator,
+    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, ListArray, UInt32Array, make_comparator,
 };
-use datafusion_common::arrow::compute::SortOptions;
-use datafusion_common::arrow::datatypes::DataType;
+use datafusion_common::arrow::compute::{SortOptions, take};
+use datafusion_common::arrow::datatypes::{DataType, Field};
+
+use crate::types::MAP_ENTRIES;
 use datafusion_common::{Result, exec_err, plan_err};
 use datafusion_expr::type_coercion::binary::comparison_coercion;
 use datafusion_expr::{
@@ -16,16 +19,24 @@ use datafusion_expr::{
 };
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
-    [Op::Cardinality, Op::Contains, Op::Position]
-        .into_iter()
-        .map(|op| {
-            Arc::new(ScalarUDF::from(Collection {
-                name: op.name(),
-                op,
-                signature: Signature::user_defined(Volatility::Immutable),
-            }))
-        })
-        .collect()
+    [
+        Op::Cardinality,
+        Op::Contains,
+        Op::Position,
+        Op::Reverse,
+        Op::Element,
+        Op::Keys,
+        Op::Values,
+    ]
+    .into_iter()
+    .map(|op| {
+        Arc::new(ScalarUDF::from(Collection {
+            name: op.name(),
+            op,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }))
+    })
+    .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +44,10 @@ enum Op {
     Cardinality,
     Contains,
     Position,
+    Reverse,
+    Element,
+    Keys,
+    Values,
 }
 
 impl Op {
@@ -41,6 +56,10 @@ impl Op {
             Op::Cardinality => "cardinality",
             Op::Contains => "array_contains",
             Op::Position => "array_position",
+            Op::Reverse => "array_reverse",
+            Op::Element => "element",
+            Op::Keys => "map_keys",
+            Op::Values => "map_values",
         }
     }
 }
@@ -57,7 +76,12 @@ impl ScalarUDFImpl for Collection {
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
         match (self.op, args) {
-            (Op::Cardinality, [t @ DataType::List(_)]) => Ok(vec![t.clone()]),
+            (Op::Cardinality | Op::Reverse | Op::Element, [t @ DataType::List(_)]) => {
+                Ok(vec![t.clone()])
+            }
+            (Op::Keys | Op::Values, [t @ DataType::List(f)]) if f.name() == MAP_ENTRIES => {
+                Ok(vec![t.clone()])
+            }
             (Op::Contains | Op::Position, [t @ DataType::List(f), x]) => {
                 let e = f.data_type();
                 match comparison_coercion(e, x) {
@@ -72,19 +96,30 @@ impl ScalarUDFImpl for Collection {
             _ => plan_err!(
                 "{} takes {} (got {args:?})",
                 self.name.to_uppercase(),
-                if self.op == Op::Cardinality {
+                if matches!(self.op, Op::Cardinality | Op::Reverse | Op::Element) {
                     "an ARRAY or MAP"
                 } else {
-                    "an ARRAY and an element"
+                    "an ARRAY (a MAP for MAP_KEYS/MAP_VALUES) and an element"
                 }
             ),
         }
     }
 
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(match self.op {
-            Op::Contains => DataType::Boolean,
-            Op::Cardinality | Op::Position => DataType::Int32,
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(match (self.op, args.first()) {
+            (Op::Contains, _) => DataType::Boolean,
+            (Op::Cardinality | Op::Position, _) => DataType::Int32,
+            (Op::Reverse, Some(t)) => t.clone(),
+            (Op::Element, Some(DataType::List(f))) => f.data_type().clone(),
+            (Op::Keys | Op::Values, Some(DataType::List(f))) => match f.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => DataType::List(Arc::new(Field::new(
+                    "element",
+                    kv[usize::from(self.op == Op::Values)].data_type().clone(),
+                    true,
+                ))),
+                other => return exec_err!("{} of {other}", self.name),
+            },
+            (_, other) => return exec_err!("{} of {other:?}", self.name),
         })
     }
 
@@ -94,6 +129,22 @@ impl ScalarUDFImpl for Collection {
         let Some(list) = list.as_list_opt::<i32>() else {
             return exec_err!("{} of a non-list", self.name);
         };
+        match self.op {
+            Op::Reverse => return Ok(ColumnarValue::Array(reverse(list)?)),
+            Op::Element => return Ok(ColumnarValue::Array(element(list)?)),
+            Op::Keys | Op::Values => {
+                let entries = list.values().as_struct();
+                let column = Arc::clone(entries.column(usize::from(self.op == Op::Values)));
+                let field = Arc::new(Field::new("element", column.data_type().clone(), true));
+                return Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+                    field,
+                    list.offsets().clone(),
+                    column,
+                    list.nulls().cloned(),
+                ))));
+            }
+            _ => {}
+        }
         if self.op == Op::Cardinality {
             let mut b = Int32Builder::with_capacity(rows);
             for i in 0..rows {
@@ -141,4 +192,48 @@ impl ScalarUDFImpl for Collection {
             }
         }))
     }
+}
+
+/// Each row's elements in reverse order.
+fn reverse(list: &ListArray) -> Result<ArrayRef> {
+    let offsets = list.value_offsets();
+    let mut indices = Vec::with_capacity(list.values().len());
+    for i in 0..list.len() {
+        let (start, end) = (offsets[i] as u32, offsets[i + 1] as u32);
+        indices.extend((start..end).rev());
+    }
+    let values = take(list.values().as_ref(), &UInt32Array::from(indices), None)?;
+    let DataType::List(field) = list.data_type() else {
+        return exec_err!("ARRAY_REVERSE of a non-list");
+    };
+    // Rows keep their lengths, so the offsets are those of the input, rebased to 0.
+    let first = offsets[0];
+    let rebased: Vec<i32> = offsets.iter().map(|o| o - first).collect();
+    Ok(Arc::new(ListArray::new(
+        Arc::clone(field),
+        datafusion_common::arrow::buffer::OffsetBuffer::new(rebased.into()),
+        values,
+        list.nulls().cloned(),
+    )))
+}
+
+/// `ELEMENT(array)`: the only element, NULL for an empty or NULL array; more than one element
+/// fails the job, as in Flink.
+fn element(list: &ListArray) -> Result<ArrayRef> {
+    let offsets = list.value_offsets();
+    let mut indices: Vec<Option<u32>> = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let (start, end) = (offsets[i], offsets[i + 1]);
+        indices.push(match end - start {
+            _ if list.is_null(i) => None,
+            0 => None,
+            1 => Some(start as u32),
+            _ => return exec_err!("ELEMENT: the array has more than one element"),
+        });
+    }
+    Ok(take(
+        list.values().as_ref(),
+        &UInt32Array::from(indices),
+        None,
+    )?)
 }
