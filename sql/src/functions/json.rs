@@ -4,6 +4,14 @@
 //! `JSON_EXISTS(json, path)`. Text that is not JSON gives NULL (`JSON_EXISTS`: FALSE).
 //!
 //! Paths: `$`, `.name`, `."name"`, `['name']`, `[n]`, with an optional `lax` prefix.
+//!
+//! Also `JSON_QUOTE(s)` (a JSON string literal: `"` and `\` escaped, control characters as
+//! `\t`-style or `\u00XX`, every non-ASCII UTF-16 unit as `\uXXXX` in lower case) and
+//! `JSON_UNQUOTE(s)` (the value of a JSON string literal; other text as it is).
+//!
+//! Also `JSON_QUOTE(s)` (a JSON string literal: `"` and `\` escaped, control characters as
+//! `\t`-style or `\u00XX`, every non-ASCII UTF-16 unit as `\uXXXX` in lower case) and
+//! `JSON_UNQUOTE(s)` (the value of a JSON string literal; other text as it is).
 
 use std::sync::Arc;
 
@@ -36,6 +44,26 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
             })
         })
         .udf(),
+        RowWise::new(
+            "json_quote",
+            &[&[Kind::Str]],
+            Returns::Fixed(DataType::Utf8),
+            |a| Ok(Out::Str(json_quote(a[0].str().unwrap_or_default()))),
+        )
+        .udf(),
+        RowWise::new(
+            "json_unquote",
+            &[&[Kind::Str]],
+            Returns::Fixed(DataType::Utf8),
+            |a| {
+                let s = a[0].str().unwrap_or_default();
+                Ok(Out::Str(match serde_json::from_str::<Value>(s) {
+                    Ok(Value::String(v)) if s.starts_with('"') => v,
+                    _ => s.to_owned(),
+                }))
+            },
+        )
+        .udf(),
         RowWise::new("json_exists", TWO, Returns::Fixed(DataType::Boolean), |a| {
             Ok(Out::Bool(matches!(find(a), Found::Value(_))))
         })
@@ -65,6 +93,43 @@ fn number_text(n: &serde_json::Number) -> String {
         }
         _ => sci,
     }
+}
+
+/// As Flink writes it (observed): `"`, `\`, `/` and `\b \f \n \r \t` escaped, other control
+/// characters and DEL raw, and each non-ASCII UTF-16 unit as `\u` + the hex of Java's
+/// `codePointAt` there (so an emoji is `\u1f600\ude00`).
+fn json_quote(s: &str) -> String {
+    let units: Vec<u16> = s.encode_utf16().collect();
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for (i, &u) in units.iter().enumerate() {
+        match u {
+            0x22 => out.push_str("\\\""),
+            0x5C => out.push_str("\\\\"),
+            0x2F => out.push_str("\\/"),
+            0x08 => out.push_str("\\b"),
+            0x0C => out.push_str("\\f"),
+            0x0A => out.push_str("\\n"),
+            0x0D => out.push_str("\\r"),
+            0x09 => out.push_str("\\t"),
+            0x00..=0x7F => out.push(char::from(u as u8)),
+            _ => {
+                let low = units
+                    .get(i + 1)
+                    .copied()
+                    .filter(|l| (0xDC00..0xE000).contains(l));
+                let cp = match low {
+                    Some(l) if (0xD800..0xDC00).contains(&u) => {
+                        0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(l) - 0xDC00)
+                    }
+                    _ => u32::from(u),
+                };
+                out.push_str(&format!("\\u{cp:04x}"));
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 enum Found {
@@ -146,6 +211,13 @@ mod tests {
             Found::Value(v) => Some(v.to_string()),
             Found::Missing => None,
         }
+    }
+
+    #[test]
+    fn quote() {
+        assert_eq!(json_quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(json_quote("é\t"), r#""\u00e9\t""#);
+        assert_eq!(json_quote("😀/"), r#""\u1f600\ude00\/""#);
     }
 
     #[test]
