@@ -15,6 +15,7 @@ macro_rules! udf_boilerplate {
 }
 
 mod args;
+mod array_edit;
 pub mod cast;
 mod collections;
 mod convert_tz;
@@ -98,6 +99,7 @@ impl FunctionRegistry {
             .chain(random::functions())
             .chain(regex_search::functions())
             .chain(collections::functions())
+            .chain(array_edit::functions())
             .chain(json::functions())
             .chain(greatest::functions())
         {
