@@ -1,5 +1,6 @@
 //! Flink's functions that build an ARRAY from another: `ARRAY_APPEND`, `ARRAY_PREPEND`,
-//! `ARRAY_REMOVE`, `ARRAY_DISTINCT`, `ARRAY_SORT` (ascending, NULLs first), and that reduce
+//! `ARRAY_REMOVE`, `ARRAY_DISTINCT`, `ARRAY_SORT` (ascending, NULLs first), `ARRAY_CONCAT`
+//! (NULL if either array is), `ARRAY_SLICE`, and that reduce
 //! one: `ARRAY_MIN`, `ARRAY_MAX` (NULL elements skipped; NULL for an empty array) and
 //! `ARRAY_JOIN(array, separator[, null_replacement])` (NULL elements skipped unless replaced).
 //! A NULL array gives NULL. Elements are compared as `ARRAY_CONTAINS` compares them (a NULL
@@ -9,11 +10,11 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use datafusion_common::arrow::array::{
-    Array, AsArray, ListArray, StringBuilder, UInt32Array, make_comparator,
+    Array, ArrayRef, AsArray, ListArray, StringBuilder, UInt32Array, make_comparator,
 };
 use datafusion_common::arrow::buffer::OffsetBuffer;
 use datafusion_common::arrow::compute::{SortOptions, cast, concat, take};
-use datafusion_common::arrow::datatypes::{DataType, Float32Type, Float64Type};
+use datafusion_common::arrow::datatypes::{DataType, Float32Type, Float64Type, Int64Type};
 use datafusion_common::{Result, exec_err, plan_err};
 use datafusion_expr::type_coercion::binary::comparison_coercion;
 use datafusion_expr::{
@@ -32,6 +33,8 @@ enum Op {
     Min,
     Max,
     Join,
+    Concat,
+    Slice,
 }
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
@@ -44,6 +47,8 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ("array_min", Op::Min),
         ("array_max", Op::Max),
         ("array_join", Op::Join),
+        ("array_concat", Op::Concat),
+        ("array_slice", Op::Slice),
     ]
     .into_iter()
     .map(|(name, op)| {
@@ -78,6 +83,15 @@ impl ScalarUDFImpl for ArrayEdit {
                 Some(_) => Ok(vec![t.clone(), e.clone()]),
                 None => plan_err!("{upper}: the element type {x} does not match the array's {e}"),
             },
+            (Op::Concat, [b @ DataType::List(_)]) if b == t => Ok(vec![t.clone(), t.clone()]),
+            (Op::Slice, rest)
+                if (1..=2).contains(&rest.len())
+                    && rest.iter().all(|r| r.is_integer() || r == &DataType::Null) =>
+            {
+                let mut out = vec![t.clone()];
+                out.extend(std::iter::repeat_n(DataType::Int64, rest.len()));
+                Ok(out)
+            }
             (Op::Join, rest)
                 if is_string(e)
                     && (1..=2).contains(&rest.len())
@@ -108,17 +122,28 @@ impl ScalarUDFImpl for ArrayEdit {
         if self.op == Op::Join {
             return join(list, &args.args[1..], rows);
         }
+        if self.op == Op::Slice {
+            return slice(list, &args.args[1..], rows);
+        }
         let values = list.values();
         let offsets = list.value_offsets();
         let count = values.len();
         // Appended and prepended elements are read from after the list's values.
-        let all = match args.args.get(1) {
-            Some(x) => {
+        // Appended elements, or the second array's elements, are read from after the list's
+        // values.
+        let second = match (self.op, args.args.get(1)) {
+            (Op::Concat, Some(b)) => Some(b.to_array(rows)?),
+            _ => None,
+        };
+        let all = match (&second, args.args.get(1)) {
+            (Some(b), _) => concat(&[values.as_ref(), b.as_list::<i32>().values().as_ref()])?,
+            (None, Some(x)) => {
                 let x = x.to_array(rows)?;
                 concat(&[values.as_ref(), x.as_ref()])?
             }
-            None => Arc::clone(values),
+            (None, None) => Arc::clone(values),
         };
+        let mut nulls: Vec<bool> = (0..rows).map(|i| list.is_valid(i)).collect();
         let cmp = make_comparator(
             all.as_ref(),
             all.as_ref(),
@@ -191,7 +216,22 @@ impl ScalarUDFImpl for ArrayEdit {
                         });
                         scalar_picks.push(best.map(|j| j as u32));
                     }
-                    Op::Join => {}
+                    Op::Concat => {
+                        if let Some(b) = &second {
+                            let b = b.as_list::<i32>();
+                            if b.is_valid(i) {
+                                let bo = b.value_offsets();
+                                picks.extend((start..end).map(|j| j as u32));
+                                picks.extend(
+                                    (bo[i] as usize..bo[i + 1] as usize)
+                                        .map(|j| (count + j) as u32),
+                                );
+                            } else {
+                                nulls[i] = false;
+                            }
+                        }
+                    }
+                    Op::Join | Op::Slice => {}
                 }
             } else if matches!(self.op, Op::Min | Op::Max) {
                 scalar_picks.push(None);
@@ -213,9 +253,66 @@ impl ScalarUDFImpl for ArrayEdit {
             Arc::clone(field),
             OffsetBuffer::from_lengths(lengths),
             taken,
-            list.nulls().cloned(),
+            Some(nulls.into()),
         ))))
     }
+}
+
+/// `ARRAY_SLICE(array, start[, end])`: elements `start..=end`, 1-based, negative positions
+/// counted from the end (`-1` is the last), clamped to the array; empty when `start > end`;
+/// NULL for a NULL argument.
+fn slice(list: &ListArray, rest: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let bound = |k: usize| -> Result<Option<ArrayRef>> {
+        rest.get(k)
+            .map(|a| Ok(cast(&a.to_array(rows)?, &DataType::Int64)?))
+            .transpose()
+    };
+    let (starts, ends) = (bound(0)?, bound(1)?);
+    let offsets = list.value_offsets();
+    let mut picks: Vec<u32> = Vec::new();
+    let mut lengths = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows);
+    for i in 0..rows {
+        let (start, end) = (offsets[i] as i64, offsets[i + 1] as i64);
+        let n = end - start;
+        let get = |a: &Option<ArrayRef>, default: i64| -> Option<i64> {
+            match a {
+                None => Some(default),
+                Some(a) => {
+                    let a = a.as_primitive::<Int64Type>();
+                    a.is_valid(i).then(|| a.value(i))
+                }
+            }
+        };
+        let (Some(s), Some(e)) = (get(&starts, 1), get(&ends, n)) else {
+            valid.push(false);
+            lengths.push(0);
+            continue;
+        };
+        if list.is_null(i) {
+            valid.push(false);
+            lengths.push(0);
+            continue;
+        }
+        let pos = |p: i64| if p < 0 { n + p + 1 } else { p };
+        let (s, e) = (pos(s).max(1), pos(e).min(n));
+        let before = picks.len();
+        if s <= e {
+            picks.extend((start + s - 1..start + e).map(|j| j as u32));
+        }
+        valid.push(true);
+        lengths.push(picks.len() - before);
+    }
+    let taken = take(list.values().as_ref(), &UInt32Array::from(picks), None)?;
+    let DataType::List(field) = list.data_type() else {
+        return exec_err!("ARRAY_SLICE of a non-list");
+    };
+    Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+        Arc::clone(field),
+        OffsetBuffer::from_lengths(lengths),
+        taken,
+        Some(valid.into()),
+    ))))
 }
 
 fn join(list: &ListArray, rest: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
