@@ -546,7 +546,7 @@ impl TimestampDiff {
 }
 
 /// Calcite's `DateTimeUtils.addMonths` on an epoch day.
-fn add_months(date: i64, months: i64) -> i64 {
+pub(super) fn add_months(date: i64, months: i64) -> i64 {
     let (y0, m0, d0) = civil_from_days(date);
     let m1 = i64::from(m0) + months;
     let y = y0 + (m1 - 1).div_euclid(12);

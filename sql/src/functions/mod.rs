@@ -15,14 +15,33 @@ macro_rules! udf_boilerplate {
 }
 
 mod args;
+mod array_edit;
 pub mod cast;
+mod collections;
+mod convert_tz;
+pub mod coverage;
 mod datetime;
+mod elt;
+mod encoding;
+mod greatest;
+mod hashing;
+mod json;
 pub mod math;
+mod math_double;
 pub mod nested;
+mod numeric;
+mod random;
+mod regex_search;
+mod rowwise;
+mod split;
+mod string_edit;
+mod string_search;
 mod strings;
 mod temporal;
 pub mod text;
 mod time_text;
+mod timestamp_add;
+mod truncate;
 
 #[cfg(test)]
 mod test_support;
@@ -33,6 +52,7 @@ use std::sync::Arc;
 use datafusion_expr::ScalarUDF;
 
 pub use datetime::extract;
+pub use string_edit::overlay;
 pub use strings::substring;
 pub use temporal::{
     TimestampReader, civil_from_days, days_from_civil, epoch_days, local_date_time,
@@ -63,8 +83,32 @@ impl FunctionRegistry {
             .chain(time_text::functions())
             .chain(strings::functions())
             .chain(math::functions())
+            .chain(math_double::functions())
+            .chain(numeric::functions())
+            .chain([
+                truncate::function(),
+                timestamp_add::function(),
+                convert_tz::function(),
+                split::function(),
+                elt::function(),
+            ])
+            .chain(string_search::functions())
+            .chain(string_edit::functions())
+            .chain(encoding::functions())
+            .chain(hashing::functions())
+            .chain(random::functions())
+            .chain(regex_search::functions())
+            .chain(collections::functions())
+            .chain(array_edit::functions())
+            .chain(json::functions())
+            .chain(greatest::functions())
         {
             add(f);
+        }
+        // Flink's functions that Sluice refuses must not run as DataFusion's namesakes
+        // (`validate` gives the reason instead).
+        for name in coverage::refused_names() {
+            functions.remove(&name.to_ascii_lowercase());
         }
         FunctionRegistry { functions }
     }

@@ -13,7 +13,7 @@ use datafusion_expr::{Expr, ExprSchemable, GetFieldAccess};
 use datafusion_sql::sqlparser::ast;
 
 use crate::functions::nested;
-use crate::functions::{extract, substring};
+use crate::functions::{extract, overlay, substring};
 use crate::types::{MAP_ENTRIES, SqlType};
 
 /// Field metadata key holding the Flink type of a `CAST` target (`TIMESTAMP(0)`, `CHAR(4)`),
@@ -45,6 +45,10 @@ impl ExprPlanner for FlinkExprPlanner {
         args: Vec<Expr>,
     ) -> datafusion_common::Result<PlannerResult<Vec<Expr>>> {
         Ok(PlannerResult::Planned(call(substring(), args)))
+    }
+
+    fn plan_overlay(&self, args: Vec<Expr>) -> datafusion_common::Result<PlannerResult<Vec<Expr>>> {
+        Ok(PlannerResult::Planned(call(overlay(), args)))
     }
 
     fn plan_array_literal(

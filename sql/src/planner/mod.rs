@@ -43,7 +43,7 @@ mod syntax;
 use crate::catalog::{Catalog, TableDef};
 use crate::dialect::FlinkDialect;
 use crate::error::{ErrorKind, Location, SqlError, SqlErrors, did_you_mean};
-use crate::functions::{FunctionRegistry, cast};
+use crate::functions::{FunctionRegistry, cast, coverage};
 use crate::types::SqlType;
 
 /// A planned statement, ready to evaluate batches of source records.
@@ -596,21 +596,9 @@ impl Planner<'_> {
         Ok(select)
     }
 
-    /// Every function called exists, or the error names it and where it is.
+    /// Every function called exists, or the error names it and where it is: a Flink function
+    /// that Sluice does not run is refused with the reason (`functions::coverage`).
     fn check_functions(&self, select: &ast::Select) -> Result<(), SqlErrors> {
-        const AGGREGATES: &[&str] = &[
-            "count",
-            "sum",
-            "avg",
-            "min",
-            "max",
-            "collect",
-            "listagg",
-            "first_value",
-            "last_value",
-            "stddev",
-            "variance",
-        ];
         // Written without parentheses or planned specially by the SQL planner.
         const BUILT_IN: &[&str] = &[
             "current_timestamp",
@@ -624,8 +612,8 @@ impl Planner<'_> {
             if let ast::Expr::Function(f) = e {
                 let name = table_name(&f.name);
                 let lower = name.to_ascii_lowercase();
-                if AGGREGATES.contains(&lower.as_str()) {
-                    errors.push(err(ErrorKind::Unsupported, f.name.span(), format!("{name} is an aggregate function; aggregations are not supported by Sluice jobs")));
+                if let Some(reason) = coverage::refusal(&lower) {
+                    errors.push(err(ErrorKind::Unsupported, f.name.span(), reason));
                 } else if f.over.is_some() {
                     errors.push(err(
                         ErrorKind::Unsupported,
