@@ -202,7 +202,7 @@ pub fn validate_job(
             "spec.image is empty; remove it to use the operator's executor image".to_owned(),
         );
     }
-    if let Some(image) = spec.image.as_deref()
+    if let Some(image) = spec.image.as_deref().filter(|i| !i.trim().is_empty())
         && let Some(message) = policy.image_problem("spec.image", image)
     {
         problem(policy::FORBIDDEN_IMAGE, message);
