@@ -4,8 +4,8 @@
 # real API server (e2e/rig/apiserver.sh, Kubernetes 1.20):
 #   1. `helm lint --strict` passes with the defaults and with every optional feature on;
 #   2. values.schema.json refuses misspelt or mistyped values;
-#   3. the chart's ClusterRole rules equal operator/rbac.yaml (the rules the operator's tests
-#      run with), and the chart's CRDs equal crds/yaml (generated);
+#   3. the chart's ClusterRole and leader-election Role rules equal operator/rbac.yaml (the
+#      rules the operator's tests run with), and the chart's CRDs equal crds/yaml (generated);
 #   4. the rendered manifests are accepted by the API server: applied for real (default values)
 #      and with --dry-run=server (watchNamespaces, hostNetwork, ...), after the chart's CRDs.
 # ≈ 30 s once the rig is cached. Exits non-zero with a message naming the failed check.
@@ -33,7 +33,10 @@ ALL_ON=(--set replicaCount=2 --set hostNetwork=true --set 'watchNamespaces={team
   --set-json 'tolerations=[{"key":"dedicated","operator":"Exists","effect":"NoSchedule"}]'
   --set leaderElection.enabled=false
   --set image.tag=dev --set image.pullPolicy=Never --set executor.image.tag=dev
-  --set serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/x)
+  --set serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/x
+  --set networkPolicy.enabled=true
+  --set-json 'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]'
+  --set 'executor.allowedImages={registry.example.com/,ghcr.io/sluice-dev/sluice}' --set executor.allowHostNetwork=true)
 
 # 1. lint
 if out=$("$HELM" lint "$CHART" --strict 2>&1); then pass "lint (defaults)"; else echo "$out" >&2; fail "lint (defaults)"; fi
@@ -55,12 +58,15 @@ if out=$("$PY" - "$WORK/default.yaml" "$REPO_ROOT/operator/rbac.yaml" "$REPO_ROO
 import os, sys, yaml
 rendered = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 documented = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
-def rules(docs):
-    [role] = [d for d in docs if d["kind"] == "ClusterRole"]
-    return sorted((tuple(r.get("apiGroups", [])), tuple(r.get("resources", [])), tuple(r.get("verbs", [])))
+def rules(docs, kind, suffix=""):
+    [role] = [d for d in docs if d["kind"] == kind and d["metadata"]["name"].endswith(suffix)]
+    return sorted((tuple(r.get("apiGroups", [])), tuple(r.get("resources", [])), tuple(r.get("verbs", [])),
+                   tuple(len(r.get("resourceNames", [])) * ["name"]))
                   for r in role["rules"])
-if rules(rendered) != rules(documented):
-    sys.exit(f"chart ClusterRole rules differ from operator/rbac.yaml:\n chart: {rules(rendered)}\n file:  {rules(documented)}")
+if rules(rendered, "ClusterRole") != rules(documented, "ClusterRole"):
+    sys.exit(f"chart ClusterRole rules differ from operator/rbac.yaml:\n chart: {rules(rendered, 'ClusterRole')}\n file:  {rules(documented, 'ClusterRole')}")
+if rules(rendered, "Role", "-leader-election") != rules(documented, "Role", "-leader-election"):
+    sys.exit("chart leader-election Role rules differ from operator/rbac.yaml")
 crds = {d["metadata"]["name"]: d for d in rendered if d["kind"] == "CustomResourceDefinition"}
 for f in sorted(os.listdir(sys.argv[3])):
     d = yaml.safe_load(open(os.path.join(sys.argv[3], f)))
@@ -103,7 +109,12 @@ import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 kinds = sorted({d["kind"] for d in docs})
 assert "ServiceMonitor" in kinds, kinds
-assert sum(d["kind"] == "RoleBinding" for d in docs) == 3, "RoleBindings in team-a, team-b, sluice-system"
+# Namespace-scoped: a Role and a RoleBinding in team-a and team-b, nothing cluster-scoped
+# (leader election is off in this value set, so no Lease Role).
+assert sum(d["kind"] == "RoleBinding" for d in docs) == 2, "RoleBindings in team-a, team-b"
+assert sorted(d["metadata"]["namespace"] for d in docs if d["kind"] == "Role") == ["team-a", "team-b"]
+assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")], "cluster-scoped RBAC"
+assert sorted(d["metadata"]["namespace"] for d in docs if d["kind"] == "NetworkPolicy") == ["sluice-system", "team-a", "team-b"]
 yaml.safe_dump_all([d for d in docs if d["kind"] != "ServiceMonitor"], sys.stdout)
 PY
 if out=$(k apply --dry-run=server -f "$WORK/all-on-core.yaml" 2>&1); then

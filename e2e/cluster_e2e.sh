@@ -162,7 +162,9 @@ repo=${operator_image%:*} tag=${operator_image##*:}
 erepo=${executor_image%:*} etag=${executor_image##*:}
 chart_args=(--set "image.repository=$repo" --set "image.tag=$tag" --set "executor.image.repository=$erepo"
   --set "executor.image.tag=$etag")
-if ((HOSTNET)); then chart_args+=(--set hostNetwork=true --set metrics.port=18080); fi
+# One node without a pod network: executor pods need host networking, which the operator
+# refuses unless allowed (docs/security.md).
+if ((HOSTNET)); then chart_args+=(--set hostNetwork=true --set metrics.port=18080 --set executor.allowHostNetwork=true); fi
 "$RIG_DIR/helm.sh" lint "$REPO_ROOT/charts/sluice" --strict "${chart_args[@]}" >"$WORK/helm-lint.txt" ||
   fail "helm lint: $(cat "$WORK/helm-lint.txt")"
 "$RIG_DIR/helm.sh" template sluice "$REPO_ROOT/charts/sluice" -n "$NSO" --include-crds "${chart_args[@]}" >"$WORK/chart.yaml" ||

@@ -61,7 +61,9 @@ pub struct StreamingJobSpec {
     #[serde(default)]
     pub suspend: bool,
 
-    /// The executor image. Default: the operator's executor image.
+    /// The executor image. Default: the operator's executor image. It must start with one of
+    /// the operator's allowed image prefixes (`--allowed-image`; by default the repository of
+    /// its executor image), else the job is refused (`ForbiddenImage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
 
@@ -75,15 +77,20 @@ pub struct StreamingJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ExecutorResources>,
 
-    /// Run executor pods under this ServiceAccount (e.g. one annotated for IRSA) instead of the
-    /// one the operator creates for the job. The operator still binds its least-privilege Role
-    /// to it.
+    /// Run executor pods under this ServiceAccount of the job's namespace (e.g. one annotated
+    /// for IRSA) instead of the one the operator creates for the job. The account must carry
+    /// the label `sluice.dev/executor: "true"` (set by a namespace admin), else the job is
+    /// refused (`ServiceAccountNotPermitted`). The operator binds its least-privilege Role to
+    /// it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
 
     /// An overlay merged into the executor pods the operator renders: labels, annotations and
-    /// any PodSpec fields (nodeSelector, tolerations, affinity, sidecar containers,
-    /// hostNetwork, ...). A container named `executor` is merged into the main container.
+    /// an allow-list of PodSpec fields (scheduling, sidecar and init containers, safe volume
+    /// types; see docs/security.md). A container named `executor` is merged into the main
+    /// container. Anything else (securityContext, host namespaces, hostPath or secret volumes,
+    /// ...) is refused (`ForbiddenPodTemplate`); the hardened security context is re-applied to
+    /// every container after the merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_template: Option<PodTemplateOverlay>,
 
@@ -106,6 +113,10 @@ pub struct PodTemplateOverlay {
 
     /// PodSpec fields, merged into the rendered PodSpec: maps are merged, lists of named items
     /// (containers, volumes, env) are merged by name, anything else replaces the rendered value.
+    /// Allowed: affinity, containers, dnsConfig, dnsPolicy, hostNetwork (only if the operator
+    /// allows it), initContainers, nodeSelector, priorityClassName,
+    /// terminationGracePeriodSeconds, tolerations, topologySpreadConstraints, volumes
+    /// (emptyDir, configMap, downwardAPI, projected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "free_form_object")]
     pub spec: Option<serde_json::Value>,
@@ -120,6 +131,7 @@ pub struct OverlayMetadata {
     pub labels: BTreeMap<String, String>,
     /// Annotations added to the executor pods (e.g. `eks.amazonaws.com/role-arn` on the
     /// ServiceAccount is the IRSA way; pod annotations serve sidecar injectors and scrapers).
+    /// AppArmor and seccomp annotations are refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }

@@ -68,7 +68,10 @@ pub struct StreamingTableSpec {
     /// Connector and format options with Flink's names (`topic`,
     /// `properties.bootstrap.servers`, `scan.startup.mode`, `path`,
     /// `sink.rolling-policy.file-size`, `json.ignore-parse-errors`, ...). Secrets do not go
-    /// here: use `optionsFrom`.
+    /// here: credentials (`properties.sasl.password`, `properties.ssl.key.pem`,
+    /// `s3.secret-key`, ...) are refused; use `optionsFrom`. `properties.*` must be librdkafka
+    /// consumer properties; those that load code or name files (`plugin.library.paths`,
+    /// `*.location`, ...) are refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, OptionValue>,
 

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::policy::Policy;
+
 /// The executor image used when a job does not set `spec.image`.
 pub const DEFAULT_EXECUTOR_IMAGE: &str =
     concat!("ghcr.io/sluice-dev/sluice:", env!("CARGO_PKG_VERSION"));
@@ -24,6 +26,22 @@ pub struct Args {
     /// The executor image for jobs that do not set `spec.image`.
     #[arg(long, env = "SLUICE_EXECUTOR_IMAGE", default_value = DEFAULT_EXECUTOR_IMAGE)]
     pub executor_image: String,
+
+    /// Image prefixes jobs may use in `spec.image` and in the containers of
+    /// `spec.podTemplate` (repeat the flag or separate with commas): `ghcr.io/acme/sluice`
+    /// allows its tags and digests, `registry.acme.com/` a whole registry path, `*` any image.
+    /// Default: the repository of `--executor-image`.
+    #[arg(
+        long = "allowed-image",
+        env = "SLUICE_ALLOWED_IMAGES",
+        value_delimiter = ','
+    )]
+    pub allowed_images: Vec<String>,
+
+    /// Let jobs run their pods in the node's network namespace
+    /// (`spec.podTemplate.spec.hostNetwork: true`), for clusters without a pod network.
+    #[arg(long, env = "SLUICE_ALLOW_HOST_NETWORK", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_host_network: bool,
 
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     #[arg(long, env = "SLUICE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
@@ -85,6 +103,10 @@ pub struct OperatorConfig {
     pub namespaces: Vec<String>,
     /// Default executor image.
     pub executor_image: String,
+    /// Image prefixes jobs may use; empty = the repository of `executor_image`.
+    pub allowed_images: Vec<String>,
+    /// Whether jobs may ask for host networking.
+    pub allow_host_network: bool,
     /// Leader election; `None` = run unconditionally.
     pub lease: Option<LeaseConfig>,
     /// Reconciles at once (per watched namespace).
@@ -98,10 +120,24 @@ impl Default for OperatorConfig {
         OperatorConfig {
             namespaces: Vec::new(),
             executor_image: DEFAULT_EXECUTOR_IMAGE.to_owned(),
+            allowed_images: Vec::new(),
+            allow_host_network: false,
             lease: None,
             concurrency: 16,
             resync: Duration::from_secs(600),
         }
+    }
+}
+
+impl OperatorConfig {
+    /// What jobs may ask of their pods.
+    pub fn policy(&self) -> Policy {
+        let mut policy = Policy::new(&self.executor_image);
+        if !self.allowed_images.is_empty() {
+            policy.allowed_images = self.allowed_images.clone();
+        }
+        policy.allow_host_network = self.allow_host_network;
+        policy
     }
 }
 
@@ -224,6 +260,13 @@ impl Args {
         Ok(OperatorConfig {
             namespaces,
             executor_image: self.executor_image.clone(),
+            allowed_images: self
+                .allowed_images
+                .iter()
+                .map(|i| i.trim().to_owned())
+                .filter(|i| !i.is_empty())
+                .collect(),
+            allow_host_network: self.allow_host_network,
             lease,
             concurrency: self.concurrency,
             ..OperatorConfig::default()
@@ -261,6 +304,32 @@ mod tests {
         let config = args.operator_config("default").unwrap();
         assert_eq!(config.namespaces, ["a", "b", "c"]);
         assert!(config.lease.is_none());
+    }
+
+    #[test]
+    fn jobs_may_use_the_executor_images_repository_unless_images_are_listed() {
+        let args = Args::try_parse_from([
+            "sluice-operator",
+            "--executor-image",
+            "registry.acme.com/sluice:1.2",
+        ])
+        .unwrap();
+        let policy = args.operator_config("ops").unwrap().policy();
+        assert_eq!(policy.allowed_images, ["registry.acme.com/sluice"]);
+        assert!(!policy.allow_host_network);
+        let args = Args::try_parse_from([
+            "sluice-operator",
+            "--allowed-image",
+            "registry.acme.com/,docker.io/envoyproxy/envoy",
+            "--allow-host-network=true",
+        ])
+        .unwrap();
+        let policy = args.operator_config("ops").unwrap().policy();
+        assert_eq!(
+            policy.allowed_images,
+            ["registry.acme.com/", "docker.io/envoyproxy/envoy"]
+        );
+        assert!(policy.allow_host_network);
     }
 
     #[test]

@@ -46,6 +46,7 @@ use crate::config::OperatorConfig;
 use crate::informer;
 use crate::leader::LeaderElector;
 use crate::metrics::Metrics;
+use crate::policy::{self, Policy};
 use crate::render::{self, Children, FIELD_MANAGER, LABEL_JOB, ValidJob};
 use crate::status::{self, Observed, Validity};
 use crate::table;
@@ -141,6 +142,8 @@ pub struct Stores {
     pub role_bindings: Store<RoleBinding>,
     /// Executor pods.
     pub pods: Store<Pod>,
+    /// ServiceAccounts opted in as executor identities (labelled `sluice.dev/executor=true`).
+    pub executor_accounts: Store<ServiceAccount>,
 }
 
 /// Which tables a job uses, so that a table change re-reconciles exactly those jobs.
@@ -211,6 +214,8 @@ pub struct Context {
     pub client: Client,
     /// Settings.
     pub config: Arc<OperatorConfig>,
+    /// What jobs may ask of their pods (from `config`).
+    policy: Policy,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     recorder: Recorder,
@@ -232,8 +237,32 @@ impl Context {
         format!("{kind}/{}/{name}", namespace.unwrap_or_default())
     }
 
-    /// Validates, or reuses the outcome for the same job generation and tables.
-    fn validate(&self, job: &StreamingJob, tables: &[StreamingTable]) -> ValidationOutcome {
+    /// The ServiceAccounts of `namespace` that executors may run as.
+    fn executor_accounts(&self, namespace: &str) -> BTreeSet<String> {
+        self.stores
+            .executor_accounts
+            .state()
+            .iter()
+            .filter(|sa| {
+                sa.namespace().as_deref() == Some(namespace)
+                    && sa
+                        .labels()
+                        .get(policy::LABEL_EXECUTOR_ACCOUNT)
+                        .map(String::as_str)
+                        == Some("true")
+            })
+            .map(|sa| sa.name_any())
+            .collect()
+    }
+
+    /// Validates, or reuses the outcome for the same job generation, tables and opted-in
+    /// ServiceAccounts.
+    fn validate(
+        &self,
+        job: &StreamingJob,
+        tables: &[StreamingTable],
+        accounts: &BTreeSet<String>,
+    ) -> ValidationOutcome {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         job.metadata.uid.hash(&mut h);
         job.metadata.generation.hash(&mut h);
@@ -241,6 +270,7 @@ impl Context {
             t.metadata.name.hash(&mut h);
             t.metadata.resource_version.hash(&mut h);
         }
+        accounts.hash(&mut h);
         let key = h.finish();
         let job_ref = ObjectRef::from_obj(job);
         if let Ok(cache) = self.validations.lock()
@@ -249,11 +279,7 @@ impl Context {
         {
             return outcome.clone();
         }
-        let outcome = Arc::new(validate::validate_job(
-            job,
-            tables,
-            &self.config.executor_image,
-        ));
+        let outcome = Arc::new(validate::validate_job(job, tables, &self.policy, accounts));
         if let Ok(mut cache) = self.validations.lock() {
             cache.insert(job_ref, (key, outcome.clone()));
             // Forget deleted jobs now and then.
@@ -297,8 +323,9 @@ impl Context {
             .filter(|d| controlled_by(d.as_ref(), &uid))
             .map(|d| d.as_ref().clone());
         let previous_deployment = deployment.clone();
+        let accounts = self.executor_accounts(&namespace);
         // 2. Validate.
-        let outcome = self.validate(job, &tables);
+        let outcome = self.validate(job, &tables, &accounts);
         let mut conflict = None;
         let mut rejected = Vec::new();
         let mut applied = None;
@@ -330,9 +357,10 @@ impl Context {
                     Err(e) => return Err(e),
                 }
             }
-            Err(_) => {
+            Err(problems) => {
+                let refused = problems.iter().any(|p| policy::is_refusal(p.reason));
                 if let Some(d) = &deployment {
-                    deployment = Some(self.follow_scale(job, d).await?);
+                    deployment = Some(self.follow_scale(job, d, refused).await?);
                 }
             }
         }
@@ -494,9 +522,15 @@ impl Context {
         })
     }
 
-    /// An invalid job keeps its last valid Deployment, scaled to the current spec.
-    async fn follow_scale(&self, job: &StreamingJob, d: &Deployment) -> Result<Deployment, Error> {
-        let wanted = if job.spec.suspend {
+    /// An invalid job keeps its last valid Deployment, scaled to the current spec; a job
+    /// `refused` by the operator's policy (see [`policy::is_refusal`]) is scaled to zero.
+    async fn follow_scale(
+        &self,
+        job: &StreamingJob,
+        d: &Deployment,
+        refused: bool,
+    ) -> Result<Deployment, Error> {
+        let wanted = if job.spec.suspend || refused {
             0
         } else if job.spec.parallelism >= 0 {
             job.spec.parallelism
@@ -1021,7 +1055,33 @@ async fn run_scope(
             store
         }};
     }
+    // Opted-in ServiceAccounts: a label added or removed re-reconciles the jobs naming the
+    // account (a removed label makes the account leave the selection: a deletion here).
+    let executor_accounts = {
+        let job_tx = job_tx.clone();
+        let job_store = job_store.clone();
+        let (store, task) = informer::spawn(
+            api::<ServiceAccount>(&client, ns),
+            watcher::Config::default().labels(&format!("{}=true", policy::LABEL_EXECUTOR_ACCOUNT)),
+            false,
+            move |sa: &ServiceAccount, _: &Store<ServiceAccount>| {
+                let namespace = sa.namespace();
+                let name = sa.name_any();
+                for job in job_store.state() {
+                    if job.namespace() == namespace
+                        && job.spec.service_account_name.as_deref() == Some(name.as_str())
+                    {
+                        let _ = job_tx.unbounded_send(ObjectRef::from_obj(job.as_ref()));
+                    }
+                }
+            },
+            stop.clone(),
+        );
+        informers.push(task);
+        store
+    };
     let stores = Stores {
+        executor_accounts,
         jobs: job_store,
         tables,
         deployments: children!(Deployment, managed()),
@@ -1043,6 +1103,7 @@ async fn run_scope(
             stores.roles.wait_until_ready(),
             stores.role_bindings.wait_until_ready(),
             stores.pods.wait_until_ready(),
+            stores.executor_accounts.wait_until_ready(),
         );
     };
     tokio::select! {
@@ -1067,6 +1128,7 @@ async fn run_scope(
     );
     let ctx = Arc::new(Context {
         client,
+        policy: config.policy(),
         config: config.clone(),
         metrics,
         recorder,

@@ -3,7 +3,8 @@
 //!
 //! - [`controller`]: the controllers and the reconcile pipeline (dereference → validate →
 //!   build → apply → status), leader-elected [`run`];
-//! - [`validate`], [`render`], [`overlay`], [`status`], [`table`]: the pure steps;
+//! - [`validate`], [`render`], [`overlay`], [`policy`], [`status`], [`table`]: the pure steps
+//!   ([`policy`]: what a job may ask of its pods, see docs/security.md);
 //! - [`apply`]: server-side apply that writes only what changed;
 //! - [`informer`]: watches with caches updated before reconciles are triggered;
 //! - [`leader`]: Lease-based leader election;
@@ -20,6 +21,7 @@ pub mod informer;
 pub mod leader;
 pub mod metrics;
 pub mod overlay;
+pub mod policy;
 pub mod render;
 pub mod status;
 pub mod table;

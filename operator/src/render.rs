@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceFieldSelector, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, ServiceAccount, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe,
+    ResourceFieldSelector, ResourceRequirements, SecretKeySelector, ServiceAccount, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -179,16 +179,7 @@ pub fn pod_spec(i: &PodInputs<'_>) -> PodSpec {
         readiness_probe: Some(probe("/readyz", 5, 3, None)),
         liveness_probe: Some(probe("/healthz", 10, 6, Some(15))),
         resources: i.resources.clone(),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_owned()]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(crate::policy::container_security_context()),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "config".to_owned(),
@@ -209,17 +200,7 @@ pub fn pod_spec(i: &PodInputs<'_>) -> PodSpec {
         service_account_name: Some(i.service_account.to_owned()),
         termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
         enable_service_links: Some(false),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(EXECUTOR_UID),
-            run_as_group: Some(EXECUTOR_UID),
-            fs_group: Some(EXECUTOR_UID),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(crate::policy::pod_security_context()),
         volumes: Some(vec![
             Volume {
                 name: "config".to_owned(),
@@ -425,33 +406,20 @@ pub fn service_account(v: &ValidJob) -> Option<ServiceAccount> {
     })
 }
 
-/// Least privilege for executors: read their own job, patch its status, report events.
+/// Least privilege for executors: patch their own job's status (server-side apply of their
+/// partition entries), nothing else. They read their configuration from the mounted ConfigMap
+/// and record no Events.
 pub fn role(v: &ValidJob) -> Role {
     let strings = |items: &[&str]| Some(items.iter().map(|s| (*s).to_owned()).collect());
     Role {
         metadata: meta(v),
-        rules: Some(vec![
-            PolicyRule {
-                api_groups: strings(&[sluice_crds::GROUP]),
-                resources: strings(&["streamingjobs"]),
-                resource_names: strings(&[&v.name]),
-                verbs: vec!["get".to_owned()],
-                ..Default::default()
-            },
-            PolicyRule {
-                api_groups: strings(&[sluice_crds::GROUP]),
-                resources: strings(&["streamingjobs/status"]),
-                resource_names: strings(&[&v.name]),
-                verbs: vec!["get".to_owned(), "patch".to_owned()],
-                ..Default::default()
-            },
-            PolicyRule {
-                api_groups: strings(&["", "events.k8s.io"]),
-                resources: strings(&["events"]),
-                verbs: vec!["create".to_owned(), "patch".to_owned()],
-                ..Default::default()
-            },
-        ]),
+        rules: Some(vec![PolicyRule {
+            api_groups: strings(&[sluice_crds::GROUP]),
+            resources: strings(&["streamingjobs/status"]),
+            resource_names: strings(&[&v.name]),
+            verbs: vec!["patch".to_owned()],
+            ..Default::default()
+        }]),
     }
 }
 
@@ -504,8 +472,24 @@ pub(crate) mod tests {
         (job, m.tables.into_iter().map(|(t, _)| t).collect())
     }
 
+    /// The operator policy of unit tests: the default image `sluice:test`, and the example's
+    /// `ghcr.io/example/` images allowed.
+    pub(crate) fn test_policy() -> crate::policy::Policy {
+        let mut p = crate::policy::Policy::new("sluice:test");
+        p.allowed_images.push("ghcr.io/example/".into());
+        p
+    }
+
+    /// ServiceAccounts opted in as executor identities, as the controller's cache gives them.
+    pub(crate) fn accounts(names: &[&str]) -> std::collections::BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
     fn valid(job: &StreamingJob, tables: &[StreamingTable]) -> ValidJob {
-        validate_job(job, tables, "sluice:test").unwrap_or_else(|p| panic!("{p:?}"))
+        let v = validate_job(job, tables, &test_policy(), &accounts(&["sluice-ticks"]))
+            .unwrap_or_else(|p| panic!("{p:?}"));
+        crate::policy::tests::assert_hardened(&v.pod_spec, &v.service_account);
+        v
     }
 
     #[test]
@@ -619,30 +603,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn executors_may_only_read_their_job_patch_its_status_and_report_events() {
+    fn executors_may_only_patch_their_own_jobs_status() {
         let (job, tables) = example("stock-ticks.yaml");
         let v = valid(&job, &tables);
         let rules = role(&v).rules.unwrap();
-        assert_eq!(rules.len(), 3);
+        assert_eq!(rules.len(), 1, "{rules:?}");
+        assert_eq!(
+            rules[0].api_groups.as_deref(),
+            Some(&["sluice.dev".to_owned()][..])
+        );
         assert_eq!(
             rules[0].resources.as_deref(),
-            Some(&["streamingjobs".to_owned()][..])
+            Some(&["streamingjobs/status".to_owned()][..])
         );
         assert_eq!(
             rules[0].resource_names.as_deref(),
             Some(&["filter-ticks".to_owned()][..])
         );
-        assert_eq!(rules[0].verbs, ["get"]);
-        assert_eq!(
-            rules[1].resources.as_deref(),
-            Some(&["streamingjobs/status".to_owned()][..])
-        );
-        assert_eq!(rules[1].verbs, ["get", "patch"]);
-        assert_eq!(
-            rules[2].api_groups.as_deref(),
-            Some(&["".to_owned(), "events.k8s.io".to_owned()][..])
-        );
-        assert!(rules[2].resource_names.is_none());
+        assert_eq!(rules[0].verbs, ["patch"]);
         let binding = role_binding(&v);
         assert_eq!(binding.subjects.unwrap()[0].name, "filter-ticks-executor");
         assert!(service_account(&v).is_some());

@@ -4,13 +4,14 @@
 //! adds what only the operator cares about (name length, resources, image fields, the pod
 //! template overlay).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::{Resource, ResourceExt};
 use sluice_crds::{StreamingJob, StreamingTable};
 use sluice_executor::job::{self, Subject};
 
 use crate::overlay;
+use crate::policy::{self, Policy};
 use crate::render::{self, PodInputs, ValidJob};
 
 /// The longest job name: it becomes the value of the `sluice.dev/job` label.
@@ -171,11 +172,14 @@ fn resource_problems(r: &k8s_openapi::api::core::v1::ResourceRequirements) -> Ve
     out
 }
 
-/// Checks a job against the tables of its namespace and renders its executor pod.
+/// Checks a job against the tables of its namespace, the operator's [`Policy`] and the
+/// ServiceAccounts of its namespace that executors may use (`executor_accounts`: those
+/// labelled [`policy::LABEL_EXECUTOR_ACCOUNT`]`=true`), and renders its executor pod.
 pub fn validate_job(
     job: &StreamingJob,
     tables: &[StreamingTable],
-    default_image: &str,
+    policy: &Policy,
+    executor_accounts: &BTreeSet<String>,
 ) -> Result<ValidJob, Vec<JobProblem>> {
     let name = job.name_any();
     let namespace = job.namespace().unwrap_or_else(|| "default".to_owned());
@@ -198,6 +202,11 @@ pub fn validate_job(
             "spec.image is empty; remove it to use the operator's executor image".to_owned(),
         );
     }
+    if let Some(image) = spec.image.as_deref().filter(|i| !i.trim().is_empty())
+        && let Some(message) = policy.image_problem("spec.image", image)
+    {
+        problem(policy::FORBIDDEN_IMAGE, message);
+    }
     if let Some(p) = spec.image_pull_policy.as_deref()
         && !matches!(p, "Always" | "IfNotPresent" | "Never")
     {
@@ -215,6 +224,19 @@ pub fn validate_job(
             "InvalidServiceAccount",
             "spec.serviceAccountName is empty; remove it to use the account the operator makes"
                 .to_owned(),
+        );
+    }
+    if let Some(account) = spec.service_account_name.as_deref()
+        && !account.trim().is_empty()
+        && !executor_accounts.contains(account)
+    {
+        problem(
+            policy::ACCOUNT_NOT_PERMITTED,
+            format!(
+                "spec.serviceAccountName {account:?}: executors may run only under ServiceAccounts of this namespace labelled {}=true, and this one is not (or does not exist); a namespace admin opts one in with: kubectl label serviceaccount {account} {}=true (see docs/security.md)",
+                policy::LABEL_EXECUTOR_ACCOUNT,
+                policy::LABEL_EXECUTOR_ACCOUNT
+            ),
         );
     }
     let resources = match spec.resources.as_ref().map(|r| r.to_requirements()) {
@@ -259,7 +281,7 @@ pub fn validate_job(
         .unwrap_or_else(|| render::child_name(&name));
     let base = render::pod_spec(&PodInputs {
         job: &name,
-        image: spec.image.as_deref().unwrap_or(default_image),
+        image: spec.image.as_deref().unwrap_or(&policy.default_image),
         image_pull_policy: spec.image_pull_policy.as_deref(),
         service_account: &service_account,
         metrics_port: validated.settings.metrics_port,
@@ -267,7 +289,33 @@ pub fn validate_job(
         secrets: &validated.secrets,
     });
     let overlay = spec.pod_template.clone().unwrap_or_default();
-    let pod_spec = match &overlay.spec {
+    let rendered_volumes: Vec<&str> = base
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .collect();
+    let rendered_mounts: Vec<&str> = base
+        .containers
+        .iter()
+        .filter(|c| c.name == render::CONTAINER)
+        .flat_map(|c| c.volume_mounts.iter().flatten())
+        .map(|m| m.mount_path.as_str())
+        .collect();
+    let refused = policy::overlay_problems(
+        policy,
+        overlay.metadata.as_ref().map(|m| &m.annotations),
+        overlay.spec.as_ref(),
+        &rendered_volumes,
+        &rendered_mounts,
+    );
+    let overlay_refused = !refused.is_empty();
+    problems.extend(refused.into_iter().map(|message| JobProblem {
+        reason: policy::FORBIDDEN_POD_TEMPLATE,
+        message,
+    }));
+    let overlay_spec = overlay.spec.as_ref().filter(|_| !overlay_refused);
+    let mut pod_spec = match overlay_spec {
         None => base,
         Some(o) => match overlay::merge_pod_spec(&base, o) {
             Ok(merged) => merged,
@@ -296,6 +344,7 @@ pub fn validate_job(
     if !problems.is_empty() {
         return Err(problems);
     }
+    policy::harden(&mut pod_spec, policy, &service_account);
     let used: Vec<&StreamingTable> = validated
         .tables
         .iter()
@@ -354,10 +403,10 @@ pub fn summary(problems: &[JobProblem]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::tests::example;
+    use crate::render::tests::{accounts, example, test_policy};
 
     fn problems(job: &StreamingJob, tables: &[StreamingTable]) -> Vec<JobProblem> {
-        validate_job(job, tables, "sluice:test").unwrap_err()
+        validate_job(job, tables, &test_policy(), &BTreeSet::new()).unwrap_err()
     }
 
     #[test]
@@ -424,7 +473,7 @@ mod tests {
     #[test]
     fn a_valid_job_knows_its_tables_for_re_reconciling_on_table_changes() {
         let (job, tables) = example("stock-ticks.yaml");
-        let v = validate_job(&job, &tables, "sluice:test").unwrap();
+        let v = validate_job(&job, &tables, &test_policy(), &BTreeSet::new()).unwrap();
         assert_eq!(v.tables, ["default/stock-ticks", "default/sink-table"]);
         assert_eq!(v.sql_names, ["stock_ticks", "sink_table"]);
     }
@@ -474,6 +523,118 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("spec.resources.requests.gpu: "), "{text}");
+    }
+
+    fn with_overlay(yaml: &str) -> StreamingJob {
+        let (mut job, _) = example("stock-ticks.yaml");
+        job.spec.pod_template = Some(serde_yaml::from_str(yaml).unwrap());
+        job
+    }
+
+    #[test]
+    fn a_service_account_must_be_opted_in_by_its_label() {
+        let (mut job, tables) = example("stock-ticks.yaml");
+        job.spec.service_account_name = Some("team-b-admin".into());
+        let p =
+            validate_job(&job, &tables, &test_policy(), &accounts(&["ticks-irsa"])).unwrap_err();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].reason, policy::ACCOUNT_NOT_PERMITTED);
+        assert!(
+            p[0].message.starts_with("spec.serviceAccountName \"team-b-admin\": executors may run only under ServiceAccounts of this namespace labelled sluice.dev/executor=true")
+                && p[0].message.contains("kubectl label serviceaccount team-b-admin sluice.dev/executor=true"),
+            "{p:?}"
+        );
+        job.spec.service_account_name = Some("ticks-irsa".into());
+        let v = validate_job(&job, &tables, &test_policy(), &accounts(&["ticks-irsa"])).unwrap();
+        assert_eq!(
+            v.pod_spec.service_account_name.as_deref(),
+            Some("ticks-irsa")
+        );
+    }
+
+    #[test]
+    fn images_outside_the_allowed_prefixes_are_refused() {
+        let (mut job, tables) = example("stock-ticks.yaml");
+        job.spec.image = Some("docker.io/attacker/sluice:1".into());
+        let p = problems(&job, &tables);
+        assert_eq!(p[0].reason, policy::FORBIDDEN_IMAGE, "{p:?}");
+        assert!(p[0].message.starts_with("spec.image: image \"docker.io/attacker/sluice:1\" is not allowed by the operator (allowed: sluice, ghcr.io/example/)"), "{p:?}");
+        job.spec.image = Some("sluice:other-tag".into());
+        assert!(validate_job(&job, &tables, &test_policy(), &BTreeSet::new()).is_ok());
+    }
+
+    #[test]
+    fn escalations_in_the_pod_template_are_refused_and_nothing_is_rendered() {
+        let (_, tables) = example("stock-ticks.yaml");
+        for (overlay, expected) in [
+            (
+                "spec: {containers: [{name: side, image: busybox, securityContext: {privileged: true}}]}",
+                "containers[name=side].securityContext: not allowed",
+            ),
+            (
+                "spec: {volumes: [{name: host, hostPath: {path: /}}]}",
+                "volumes[name=host].hostPath: not allowed",
+            ),
+            (
+                "spec: {securityContext: {runAsUser: 0}}",
+                "spec.podTemplate.spec.securityContext: not allowed",
+            ),
+            (
+                "spec: {securityContext: null}",
+                "spec.podTemplate.spec.securityContext: not allowed",
+            ),
+            (
+                "spec: {hostPID: true, hostNetwork: true}",
+                "spec.podTemplate.spec.hostPID: not allowed",
+            ),
+            (
+                "spec: {serviceAccountName: admin}",
+                "spec.podTemplate.spec.serviceAccountName: not allowed",
+            ),
+        ] {
+            let job = with_overlay(overlay);
+            let p = problems(&job, &tables);
+            assert!(
+                p.iter().all(|p| p.reason == policy::FORBIDDEN_POD_TEMPLATE),
+                "{overlay}: {p:?}"
+            );
+            assert!(
+                p.iter().any(|p| p.message.contains(expected)),
+                "{overlay}: {p:?}"
+            );
+            assert!(
+                p.iter().all(|p| p.message.contains("not allowed")),
+                "{overlay}: {p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_accepted_overlay_renders_a_hardened_pod() {
+        let (_, tables) = example("stock-ticks.yaml");
+        for overlay in [
+            "metadata: {labels: {team: data}, annotations: {example.com/scrape: 'true'}}",
+            "spec: {nodeSelector: {kubernetes.io/arch: arm64}, tolerations: [{key: dedicated, operator: Equal, value: streaming, effect: NoSchedule}]}",
+            "spec: {containers: [{name: executor, env: [{name: AWS_REGION, value: eu-west-1}], volumeMounts: [{name: cache, mountPath: /cache}]}, {name: sidecar, image: sluice:proxy, args: [proxy]}], volumes: [{name: cache, emptyDir: {}}]}",
+            "spec: {initContainers: [{name: init, image: sluice:test, command: [sluice, --version]}]}",
+            "spec: {volumes: [{name: token, projected: {sources: [{serviceAccountToken: {audience: sts.amazonaws.com, path: token}}]}}, {name: ca, configMap: {name: kafka-ca}}]}",
+            "spec: {priorityClassName: streaming, topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway}], terminationGracePeriodSeconds: 120}",
+        ] {
+            let job = with_overlay(overlay);
+            let v = validate_job(&job, &tables, &test_policy(), &BTreeSet::new())
+                .unwrap_or_else(|p| panic!("{overlay}: {p:?}"));
+            crate::policy::tests::assert_hardened(&v.pod_spec, "filter-ticks-executor");
+        }
+        // Host networking, when the operator allows it, is the only host setting that stays.
+        let job = with_overlay("spec: {hostNetwork: true, dnsPolicy: ClusterFirstWithHostNet}");
+        let mut policy = test_policy();
+        assert!(validate_job(&job, &tables, &policy, &BTreeSet::new()).is_err());
+        policy.allow_host_network = true;
+        let v = validate_job(&job, &tables, &policy, &BTreeSet::new()).unwrap();
+        assert_eq!(v.pod_spec.host_network, Some(true));
+        let mut spec = v.pod_spec.clone();
+        spec.host_network = None;
+        crate::policy::tests::assert_hardened(&spec, "filter-ticks-executor");
     }
 
     #[test]

@@ -43,6 +43,8 @@ fn main() -> ExitCode {
             a_job_with_its_own_service_account_gets_the_role_bound_to_it,
             the_operator_works_with_only_its_documented_cluster_role,
             two_operators_elect_one_leader_and_a_standby_takes_over,
+            a_user_who_may_not_create_pods_gets_no_pod_capability_through_a_job,
+            the_operators_effective_permissions_are_the_documented_ones,
         ],
     )
 }
@@ -95,13 +97,12 @@ async fn a_valid_job_gets_its_config_deployment_and_least_privilege_rbac(env: En
     let _: ServiceAccount = api(&env).get("filter-ticks-executor").await.unwrap();
     let role: Role = api(&env).get("filter-ticks-executor").await.unwrap();
     let rules = role.rules.unwrap();
-    assert_eq!(rules.len(), 3, "{rules:?}");
-    assert!(
-        rules
-            .iter()
-            .take(2)
-            .all(|r| r.resource_names.as_deref() == Some(&["filter-ticks".to_owned()][..]))
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(
+        rules[0].resource_names.as_deref(),
+        Some(&["filter-ticks".to_owned()][..])
     );
+    assert_eq!(rules[0].verbs, ["patch"]);
     let binding: RoleBinding = api(&env).get("filter-ticks-executor").await.unwrap();
     assert_eq!(binding.subjects.unwrap()[0].name, "filter-ticks-executor");
 
@@ -469,8 +470,9 @@ async fn the_executor_account_may_patch_only_its_own_jobs_status(env: Env) {
             .code(),
         Some(403)
     );
+    // Not even its own job: the executor reads its configuration from the ConfigMap mount.
     let jobs: Api<StreamingJob> = Api::namespaced(sa.clone(), &env.ns);
-    assert_eq!(code(jobs.get("filter-ticks").await.map(|_| ())), 200);
+    assert_eq!(code(jobs.get("filter-ticks").await.map(|_| ())), 403);
     assert_eq!(code(jobs.get("other-job").await.map(|_| ())), 403);
     assert_eq!(
         code(jobs.list(&ListParams::default()).await.map(|_| ())),
@@ -503,6 +505,7 @@ async fn the_executor_account_may_patch_only_its_own_jobs_status(env: Env) {
         namespace: Some(env.ns.clone()),
         ..Default::default()
     });
+    // Executors record no Events: they may not create any.
     let events: Api<Event> = Api::namespaced(sa.clone(), &env.ns);
     assert_eq!(
         code(
@@ -511,7 +514,7 @@ async fn the_executor_account_may_patch_only_its_own_jobs_status(env: Env) {
                 .await
                 .map(|_| ())
         ),
-        200
+        403
     );
     assert_eq!(
         code(
@@ -1005,6 +1008,7 @@ async fn a_job_with_its_own_service_account_gets_the_role_bound_to_it(env: Env) 
     );
     let mut own = ServiceAccount::default();
     own.metadata.name = Some("ticks-irsa".into());
+    own.metadata.labels = Some([("sluice.dev/executor".to_owned(), "true".to_owned())].into());
     api::<ServiceAccount>(&env)
         .create(&PostParams::default(), &own)
         .await
@@ -1060,13 +1064,14 @@ async fn a_job_with_its_own_service_account_gets_the_role_bound_to_it(env: Env) 
     op.stop().await;
 }
 
-async fn the_operator_works_with_only_its_documented_cluster_role(env: Env) {
-    // The ClusterRole of docs/operator.md, bound to a ServiceAccount of this test.
+/// Applies `operator/rbac.yaml` for a ServiceAccount `sluice-operator` of the test's namespace,
+/// which plays the release namespace (the ClusterRole and its binding renamed per test).
+async fn apply_documented_rbac(env: &Env) -> &'static str {
     let rbac = std::fs::read_to_string(root().join("operator/rbac.yaml")).unwrap();
     let sa_name = "sluice-operator";
     let mut sa = ServiceAccount::default();
     sa.metadata.name = Some(sa_name.into());
-    api::<ServiceAccount>(&env)
+    api::<ServiceAccount>(env)
         .create(&PostParams::default(), &sa)
         .await
         .unwrap();
@@ -1095,9 +1100,34 @@ async fn the_operator_works_with_only_its_documented_cluster_role(env: Env) {
                     .await
                     .unwrap();
             }
+            Some("Role") => {
+                let mut role: Role = serde_yaml::from_value(value).unwrap();
+                role.metadata.namespace = Some(env.ns.clone());
+                api::<Role>(env)
+                    .create(&PostParams::default(), &role)
+                    .await
+                    .unwrap();
+            }
+            Some("RoleBinding") => {
+                let mut b: RoleBinding = serde_yaml::from_value(value).unwrap();
+                b.metadata.namespace = Some(env.ns.clone());
+                if let Some(s) = b.subjects.as_mut() {
+                    s[0].namespace = Some(env.ns.clone());
+                }
+                api::<RoleBinding>(env)
+                    .create(&PostParams::default(), &b)
+                    .await
+                    .unwrap();
+            }
             other => panic!("unexpected kind {other:?} in operator/rbac.yaml"),
         }
     }
+    sa_name
+}
+
+async fn the_operator_works_with_only_its_documented_cluster_role(env: Env) {
+    // The RBAC of operator/rbac.yaml, bound to a ServiceAccount of this test.
+    let sa_name = apply_documented_rbac(&env).await;
     let kubeconfig = env.rig.kubeconfig_for_sa(&env.ns, sa_name);
     let lease = sluice_operator::LeaseConfig::new("sluice-operator", &env.ns, "only-one");
     let op = InProcessOperator::start(&kubeconfig, &[&env.ns], Some(lease)).await;
@@ -1271,4 +1301,437 @@ async fn two_operators_elect_one_leader_and_a_standby_takes_over(env: Env) {
     )
     .await;
     took_over_without_rewriting(&env, standby, &existing).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security (docs/security.md)
+
+/// Checks, field by field, the hardening of an executor pod spec (rendered or running).
+fn assert_hardened_pod(pod: &k8s_openapi::api::core::v1::PodSpec, account: &str, what: &str) {
+    let psc = pod
+        .security_context
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: no pod securityContext"));
+    assert_eq!(psc.run_as_non_root, Some(true), "{what}: runAsNonRoot");
+    assert_eq!(psc.run_as_user, Some(65532), "{what}: runAsUser");
+    assert_eq!(psc.run_as_group, Some(65532), "{what}: runAsGroup");
+    assert_eq!(psc.fs_group, Some(65532), "{what}: fsGroup");
+    assert_eq!(
+        psc.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+        Some("RuntimeDefault"),
+        "{what}: seccompProfile"
+    );
+    assert_eq!(psc.sysctls, None, "{what}: sysctls");
+    for c in pod
+        .containers
+        .iter()
+        .chain(pod.init_containers.iter().flatten())
+    {
+        let sc = c
+            .security_context
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}: container {} has no securityContext", c.name));
+        assert!(!sc.privileged.unwrap_or(false), "{what}: {}", c.name);
+        assert_eq!(
+            sc.allow_privilege_escalation,
+            Some(false),
+            "{what}: {}",
+            c.name
+        );
+        assert_eq!(
+            sc.read_only_root_filesystem,
+            Some(true),
+            "{what}: {}",
+            c.name
+        );
+        assert_eq!(sc.run_as_non_root, Some(true), "{what}: {}", c.name);
+        assert_eq!(sc.run_as_user, None, "{what}: {}", c.name);
+        let caps = sc.capabilities.as_ref().expect("capabilities");
+        assert_eq!(
+            caps.drop.as_deref(),
+            Some(&["ALL".to_owned()][..]),
+            "{what}: {}",
+            c.name
+        );
+        assert_eq!(caps.add, None, "{what}: {}", c.name);
+    }
+    assert!(!pod.host_network.unwrap_or(false), "{what}: hostNetwork");
+    assert!(!pod.host_pid.unwrap_or(false), "{what}: hostPID");
+    assert!(!pod.host_ipc.unwrap_or(false), "{what}: hostIPC");
+    assert_eq!(pod.image_pull_secrets, None, "{what}: imagePullSecrets");
+    assert_eq!(pod.service_account_name.as_deref(), Some(account), "{what}");
+    for v in pod.volumes.iter().flatten() {
+        // On 1.20 the ServiceAccount admission plugin adds the account's token Secret.
+        let token = v.secret.as_ref().is_some_and(|s| {
+            s.secret_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&format!("{account}-token-")))
+        });
+        assert!(
+            v.host_path.is_none()
+                && (v.secret.is_none() || token)
+                && v.persistent_volume_claim.is_none(),
+            "{what}: volume {v:?}"
+        );
+    }
+}
+
+fn job_from_yaml(name: &str, ns: &str, extra_spec: &str) -> StreamingJob {
+    let yaml = format!(
+        "{}{}",
+        job_yaml(name, GOOD_SQL),
+        extra_spec
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    let m = sluice_crds::Manifests::parse(std::path::Path::new("job.yaml"), &yaml)
+        .unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+    let (mut job, _) = m.jobs[0].clone();
+    job.metadata.namespace = Some(ns.to_owned());
+    job
+}
+
+async fn a_user_who_may_not_create_pods_gets_no_pod_capability_through_a_job(env: Env) {
+    let op = InProcessOperator::start(&env.rig.kubeconfig, &[&env.ns], None).await;
+    let code = |r: Result<(), kube::Error>| match r {
+        Ok(()) => 200,
+        Err(kube::Error::Api(e)) => e.code,
+        Err(e) => panic!("{e}"),
+    };
+    // alice may write StreamingJobs and StreamingTables, and nothing else.
+    let role: Role = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "sluice-author"},
+        "rules": [{"apiGroups": ["sluice.dev"], "resources": ["streamingjobs", "streamingtables"],
+                   "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]
+    }))
+    .unwrap();
+    api::<Role>(&env)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "sluice-author-alice"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "sluice-author"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]
+    }))
+    .unwrap();
+    api::<RoleBinding>(&env)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let alice = client_as(&env.rig.kubeconfig, "alice").await;
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "direct"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}
+    }))
+    .unwrap();
+    assert_eq!(
+        code(
+            Api::<Pod>::namespaced(alice.clone(), &env.ns)
+                .create(&PostParams::default(), &pod)
+                .await
+                .map(|_| ())
+        ),
+        403,
+        "alice may not create pods herself"
+    );
+    // The namespace admin's ServiceAccounts: one opted in for executors (IRSA), one not.
+    let irsa: ServiceAccount = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "ticks-irsa", "labels": {"sluice.dev/executor": "true"},
+                     "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/ticks"}}
+    }))
+    .unwrap();
+    let other: ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "team-b-admin"}})).unwrap();
+    for sa in [&irsa, &other] {
+        api::<ServiceAccount>(&env)
+            .create(&PostParams::default(), sa)
+            .await
+            .unwrap();
+    }
+    // alice's tables: the example's, one with a plaintext password, one with a plugin path.
+    let (tables, _) = example("stock-ticks.yaml", &env.ns);
+    let tables_api: Api<StreamingTable> = Api::namespaced(alice.clone(), &env.ns);
+    for t in &tables {
+        tables_api.create(&PostParams::default(), t).await.unwrap();
+    }
+    let mut leaky = tables[0].clone();
+    leaky.metadata.name = Some("leaky".into());
+    leaky
+        .spec
+        .options
+        .insert("properties.sasl.password".into(), "hunter2".into());
+    let mut plugin = tables[0].clone();
+    plugin.metadata.name = Some("plugin".into());
+    plugin.spec.options.insert(
+        "properties.plugin.library.paths".into(),
+        "/tmp/evil.so".into(),
+    );
+    for t in [&leaky, &plugin] {
+        tables_api.create(&PostParams::default(), t).await.unwrap();
+    }
+    // Each escalation, as alice.
+    let jobs_api: Api<StreamingJob> = Api::namespaced(alice.clone(), &env.ns);
+    let escalations = [
+        (
+            "privileged",
+            "podTemplate:\n  spec:\n    containers:\n    - {name: sidecar, image: 'busybox:1', securityContext: {privileged: true}}",
+            "ForbiddenPodTemplate",
+            "spec.podTemplate.spec.containers[name=sidecar].securityContext: not allowed: every container runs with the hardened security context",
+        ),
+        (
+            "host-path",
+            "podTemplate:\n  spec:\n    volumes: [{name: host, hostPath: {path: /}}]\n    containers: [{name: executor, volumeMounts: [{name: host, mountPath: /host}]}]",
+            "ForbiddenPodTemplate",
+            "spec.podTemplate.spec.volumes[name=host].hostPath: not allowed: it exposes the node's file system",
+        ),
+        (
+            "root-uid",
+            "podTemplate:\n  spec:\n    securityContext: {runAsUser: 0, runAsNonRoot: false}",
+            "ForbiddenPodTemplate",
+            "spec.podTemplate.spec.securityContext: not allowed: executor pods run with the operator's hardened security context",
+        ),
+        (
+            "no-security-context",
+            "podTemplate:\n  spec:\n    securityContext: null",
+            "ForbiddenPodTemplate",
+            "spec.podTemplate.spec.securityContext: not allowed",
+        ),
+        (
+            "host-pid",
+            "podTemplate:\n  spec: {hostPID: true, hostNetwork: true}",
+            "ForbiddenPodTemplate",
+            "spec.podTemplate.spec.hostPID: not allowed",
+        ),
+        (
+            "other-account",
+            "serviceAccountName: team-b-admin",
+            "ServiceAccountNotPermitted",
+            "spec.serviceAccountName \"team-b-admin\": executors may run only under ServiceAccounts of this namespace labelled sluice.dev/executor=true",
+        ),
+        (
+            "secret-env",
+            "podTemplate:\n  spec:\n    containers: [{name: executor, env: [{name: PW, valueFrom: {secretKeyRef: {name: db, key: password}}}]}]",
+            "ForbiddenPodTemplate",
+            "valueFrom.secretKeyRef: not allowed",
+        ),
+        (
+            "any-image",
+            "image: 'docker.io/attacker/miner:1'",
+            "ForbiddenImage",
+            "spec.image: image \"docker.io/attacker/miner:1\" is not allowed by the operator",
+        ),
+    ];
+    for (name, spec, _, _) in &escalations {
+        let job = job_from_yaml(name, &env.ns, spec);
+        jobs_api
+            .create(&PostParams::default(), &job)
+            .await
+            .unwrap_or_else(|e| panic!("alice creates {name}: {e}"));
+    }
+    let from_table = |name: &str, table: &str| {
+        let mut job = job_from_yaml(name, &env.ns, "");
+        job.spec.sql = GOOD_SQL.replace("FROM stock_ticks", &format!("FROM {table}"));
+        job
+    };
+    for job in [
+        from_table("leaky-job", "leaky"),
+        from_table("plugin-job", "plugin"),
+    ] {
+        jobs_api.create(&PostParams::default(), &job).await.unwrap();
+    }
+    // The legitimate job: a sidecar, tolerations, the opted-in IRSA account.
+    let legit = job_from_yaml(
+        "legit",
+        &env.ns,
+        "serviceAccountName: ticks-irsa\npodTemplate:\n  metadata: {annotations: {example.com/team: market-data}}\n  spec:\n    tolerations: [{key: dedicated, operator: Equal, value: streaming, effect: NoSchedule}]\n    containers:\n    - {name: sidecar, image: 'busybox:1', args: [sleep, '1000000'], volumeMounts: [{name: scratch, mountPath: /scratch}]}\n    volumes: [{name: scratch, emptyDir: {}}]",
+    );
+    jobs_api
+        .create(&PostParams::default(), &legit)
+        .await
+        .unwrap();
+
+    for (name, _, reason, expected) in &escalations {
+        let job = wait_job(&env, name, reason, |j| {
+            condition_is(j, "Valid", "False", reason)
+        })
+        .await;
+        let message = &cond(&job, "Valid").unwrap().message;
+        assert!(message.contains(expected), "{name}: {message}");
+        assert!(
+            message.contains("docs/security.md") || *reason == "ForbiddenImage",
+            "{name}: {message}"
+        );
+        assert!(
+            api::<Deployment>(&env)
+                .get_opt(&format!("{name}-executor"))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name} got a Deployment"
+        );
+    }
+    for (table, expected) in [
+        (
+            "leaky",
+            "'properties.sasl.password' is a credential and must not be written in the spec",
+        ),
+        (
+            "plugin",
+            "'properties.plugin.library.paths' is not allowed: it makes librdkafka load shared libraries (dlopen)",
+        ),
+    ] {
+        let t = eventually(&format!("table {table} invalid"), WAIT, || {
+            let api = tables_api.clone();
+            async move {
+                let t = api.get(table).await.map_err(|e| e.to_string())?;
+                let c = t
+                    .status
+                    .as_ref()
+                    .and_then(|s| conditions::find(&s.conditions, "Valid"))
+                    .ok_or("no Valid condition")?;
+                (c.status == "False")
+                    .then(|| c.message.clone())
+                    .ok_or_else(|| c.message.clone())
+            }
+        })
+        .await;
+        assert!(t.contains(expected), "{table}: {t}");
+        let job = wait_job(&env, &format!("{table}-job"), "invalid", |j| {
+            observed(j)?;
+            let c = cond(j, "Valid").ok_or("no Valid")?;
+            (c.status == "False")
+                .then_some(())
+                .ok_or_else(|| c.reason.clone())
+        })
+        .await;
+        let message = &cond(&job, "Valid").unwrap().message;
+        assert!(message.contains(expected), "{table}-job: {message}");
+        assert!(
+            api::<Deployment>(&env)
+                .get_opt(&format!("{table}-job-executor"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The ConfigMap (readable with the namespace's `view` role) never got the password.
+        assert!(
+            api::<ConfigMap>(&env)
+                .get_opt(&format!("{table}-job-executor"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    // The legitimate job deploys, hardened, under the IRSA account.
+    wait_job(&env, "legit", "valid", |j| {
+        condition_is(j, "Valid", "True", "Valid")
+    })
+    .await;
+    let d = wait_deployment(&env, "legit-executor", "exists", |_| true).await;
+    let template = d.spec.unwrap().template;
+    assert_eq!(
+        template.metadata.unwrap().annotations.unwrap()["example.com/team"],
+        "market-data"
+    );
+    let spec = template.spec.unwrap();
+    assert_hardened_pod(&spec, "ticks-irsa", "the Deployment's pod template");
+    assert_eq!(spec.containers.len(), 2);
+    assert_eq!(spec.containers[1].name, "sidecar");
+    assert_eq!(
+        spec.tolerations.as_ref().unwrap()[0].value.as_deref(),
+        Some("streaming")
+    );
+    let pods = wait_pods(&env, "legit", 1).await;
+    assert_hardened_pod(
+        pods[0].spec.as_ref().unwrap(),
+        "ticks-irsa",
+        "the running pod",
+    );
+    let sa: ServiceAccount = api(&env).get("ticks-irsa").await.unwrap();
+    assert_eq!(
+        sa.annotations()["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::111122223333:role/ticks",
+        "the IRSA annotation is the namespace admin's, untouched"
+    );
+
+    // The namespace admin withdraws the opt-in: the job is refused and scaled to zero.
+    api::<ServiceAccount>(&env)
+        .patch(
+            "ticks-irsa",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {"sluice.dev/executor": null}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    wait_job(&env, "legit", "refused", |j| {
+        let c = cond(j, "Valid").ok_or("no Valid")?;
+        (c.reason == "ServiceAccountNotPermitted")
+            .then_some(())
+            .ok_or_else(|| c.reason.clone())
+    })
+    .await;
+    wait_deployment(&env, "legit-executor", "scaled to 0", |d| {
+        replicas(d) == Some(0)
+    })
+    .await;
+    op.stop().await;
+}
+
+/// The fenced block after `<!-- can-i: {marker} -->` in docs/security.md.
+fn documented_block(doc: &str, marker: &str) -> String {
+    let tag = format!("<!-- can-i: {marker} -->");
+    let start = doc
+        .find(&tag)
+        .unwrap_or_else(|| panic!("docs/security.md has no {tag}"));
+    let rest = &doc[start + tag.len()..];
+    let open = rest.find("```text\n").expect("a ```text block") + "```text\n".len();
+    let close = rest[open..].find("```").expect("a closing ```");
+    rest[open..open + close].to_owned()
+}
+
+/// `kubectl auth can-i --list` output as sorted rows of single-spaced columns.
+fn permission_rows(text: &str) -> Vec<String> {
+    let mut rows: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    rows.sort();
+    rows
+}
+
+async fn the_operators_effective_permissions_are_the_documented_ones(env: Env) {
+    let sa = apply_documented_rbac(&env).await;
+    let jobs_ns = format!("{}-jobs", env.ns);
+    create_namespace(&env.client, &jobs_ns).await;
+    let user = format!("system:serviceaccount:{}:{sa}", env.ns);
+    let doc = std::fs::read_to_string(root().join("docs/security.md")).unwrap();
+    for (ns, marker) in [
+        (env.ns.as_str(), "operator-namespace"),
+        (jobs_ns.as_str(), "any-namespace"),
+    ] {
+        // RBAC caches are eventually consistent: poll until the listing is stable.
+        let expected = permission_rows(&documented_block(&doc, marker));
+        let kubeconfig = env.rig.kubeconfig.clone();
+        let listed = eventually(
+            &format!("the documented permissions in {marker}"),
+            WAIT,
+            || {
+                let out = kubectl(
+                    &kubeconfig,
+                    &["auth", "can-i", "--list", "--as", &user, "-n", ns],
+                );
+                let rows = permission_rows(&out);
+                let ok = rows == expected;
+                async move { if ok { Ok(rows) } else { Err(out) } }
+            },
+        )
+        .await;
+        assert_eq!(listed, expected);
+    }
 }

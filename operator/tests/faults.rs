@@ -134,8 +134,13 @@ async fn events_per_object(env: &Env) -> BTreeMap<String, (usize, Vec<String>)> 
 
 /// The configuration hash the operator must have rolled out for `job` as it is now.
 fn expected_hash(job: &StreamingJob, tables: &[StreamingTable]) -> Result<String, String> {
-    let valid = sluice_operator::validate::validate_job(job, tables, DEFAULT_EXECUTOR_IMAGE)
-        .map_err(|p| format!("{} is invalid: {p:?}", job.name_any()))?;
+    let valid = sluice_operator::validate::validate_job(
+        job,
+        tables,
+        &sluice_operator::policy::Policy::new(DEFAULT_EXECUTOR_IMAGE),
+        &std::collections::BTreeSet::new(),
+    )
+    .map_err(|p| format!("{} is invalid: {p:?}", job.name_any()))?;
     config_hash(&render::deployment(&valid)).ok_or_else(|| "no hash rendered".to_owned())
 }
 

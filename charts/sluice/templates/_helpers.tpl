@@ -54,3 +54,35 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "sluice.leaseName" -}}
 {{- default (include "sluice.fullname" .) .Values.leaderElection.leaseName }}
 {{- end }}
+
+{{/* The operator's RBAC rules (ClusterRole, or a Role per watched namespace): the same as operator/rbac.yaml. */}}
+{{- define "sluice.operatorRules" }}
+rules:
+  - apiGroups: [sluice.dev]
+    resources: [streamingjobs, streamingtables]
+    verbs: [get, list, watch]
+  - apiGroups: [sluice.dev]
+    resources: [streamingjobs/status, streamingtables/status]
+    verbs: [patch]
+  - apiGroups: [apps]
+    resources: [deployments]
+    verbs: [get, list, watch, create, patch]
+  - apiGroups: [apps]
+    resources: [deployments/scale]
+    verbs: [patch]
+  - apiGroups: [""]
+    resources: [configmaps]
+    verbs: [get, list, watch, create, patch]
+  - apiGroups: [""]
+    resources: [serviceaccounts]
+    verbs: [get, list, watch, create, patch, delete]
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [roles, rolebindings]
+    verbs: [get, list, watch, create, patch]
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [list, watch]
+  - apiGroups: ["", events.k8s.io]
+    resources: [events]
+    verbs: [create, patch]
+{{- end }}

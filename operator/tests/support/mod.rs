@@ -97,6 +97,45 @@ pub async fn client_for(kubeconfig: &Path) -> Client {
     Client::try_from(config).expect("client")
 }
 
+/// A client for a kubeconfig file that impersonates `user` (as `kubectl --as user`): the
+/// kubeconfig's admin must be allowed to impersonate.
+pub async fn client_as(kubeconfig: &Path, user: &str) -> Client {
+    let mut config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig).expect("read kubeconfig"),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kubeconfig");
+    config.auth_info.impersonate = Some(user.to_owned());
+    Client::try_from(config).expect("client")
+}
+
+/// The rig's `kubectl` (`e2e/rig/prepare.sh` installs it in the cache).
+pub fn kubectl_path() -> PathBuf {
+    let cache = std::env::var_os("SLUICE_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("sluice")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sluice")))
+        .expect("HOME or SLUICE_CACHE");
+    cache.join("k8s/bin/kubectl")
+}
+
+/// Runs the rig's `kubectl` as the admin; returns its standard output, panics on failure.
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = Command::new(kubectl_path())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// What a test gets: an admin client, its own namespace, the rig.
 #[derive(Clone)]
 pub struct Env {
@@ -293,6 +332,8 @@ impl InProcessOperator {
         let config = OperatorConfig {
             namespaces: namespaces.iter().map(|s| (*s).to_owned()).collect(),
             executor_image: "localhost/sluice:test".to_owned(),
+            // Sidecars of the tests' pod templates.
+            allowed_images: vec!["localhost/sluice".to_owned(), "busybox".to_owned()],
             lease,
             ..OperatorConfig::default()
         };

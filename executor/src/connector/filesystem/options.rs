@@ -203,8 +203,18 @@ pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<File
             o.error(key, format!("'{key}' (partition commit) is not supported yet; files are published as they roll"));
         }
     }
+    let allow_http = o.boolean("s3.endpoint.allow-http", false);
+    let endpoint = o.string("s3.endpoint");
+    if let Some(e) = endpoint
+        && let Err(why) = check_endpoint(e, allow_http)
+    {
+        o.error(
+            "s3.endpoint",
+            format!("'s3.endpoint' {e:?} is refused: {why}"),
+        );
+    }
     let s3 = S3Settings {
-        endpoint: o.string("s3.endpoint").map(str::to_owned),
+        endpoint: endpoint.map(str::to_owned),
         path_style: o.boolean("s3.path.style.access", false),
         region: o.string("s3.region").map(str::to_owned),
         access_key: o.string("s3.access-key").map(str::to_owned),
@@ -252,10 +262,112 @@ pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<File
     })
 }
 
+/// Checks an `s3.endpoint`: signed requests (and, with `s3.access-key`, credentials) go there,
+/// so it must be `https://`, or `http://` on a loopback address (a local test store), or
+/// `http://` with `s3.endpoint.allow-http: true`; and never a link-local address, where cloud
+/// instance metadata services answer (169.254.169.254, fd00:ec2::254). Host names are not
+/// resolved here (validation also runs in the operator); see docs/security.md.
+pub fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<(), String> {
+    use std::net::IpAddr;
+    let (scheme, rest) = endpoint
+        .split_once("://")
+        .ok_or("write it as https://host[:port]")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("it must not hold user information (credentials come from the AWS chain or spec.optionsFrom)".to_owned());
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() {
+        return Err("it has no host".to_owned());
+    }
+    let host = host.to_ascii_lowercase();
+    let ip: Option<IpAddr> = host.parse().ok();
+    let ip = ip.map(|ip| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    });
+    let link_local = match ip {
+        Some(IpAddr::V4(v4)) => v4.is_link_local(),
+        // fe80::/10, and fd00:ec2::/32 where EC2 serves its metadata over IPv6.
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            (s[0] & 0xffc0) == 0xfe80 || (s[0] == 0xfd00 && s[1] == 0x0ec2)
+        }
+        None => matches!(
+            host.trim_end_matches('.'),
+            "metadata.google.internal"
+                | "metadata"
+                | "instance-data"
+                | "instance-data.ec2.internal"
+        ),
+    };
+    if link_local {
+        return Err(
+            "it is a link-local or instance-metadata address; signed requests must not go to the node's metadata service"
+                .to_owned(),
+        );
+    }
+    let loopback = host == "localhost" || ip.is_some_and(|ip| ip.is_loopback());
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if loopback || allow_http => Ok(()),
+        "http" => Err("plain http:// sends signed requests unencrypted; use https://, or set 's3.endpoint.allow-http' to 'true' for a store inside a trusted network (http://127.0.0.1 and http://localhost are always allowed)".to_owned()),
+        other => Err(format!("the scheme '{other}' is not http or https")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn s3_endpoints_must_be_https_or_loopback_and_never_link_local() {
+        for ok in [
+            "https://s3.eu-west-1.amazonaws.com",
+            "https://minio.storage:9000/",
+            "http://127.0.0.1:5000",
+            "http://localhost:9000",
+            "http://[::1]:9000",
+        ] {
+            assert_eq!(check_endpoint(ok, false), Ok(()), "{ok}");
+        }
+        assert_eq!(check_endpoint("http://minio.storage:9000", true), Ok(()));
+        let refused = |e: &str, allow: bool| check_endpoint(e, allow).unwrap_err();
+        assert!(refused("http://minio.storage:9000", false).contains("s3.endpoint.allow-http"));
+        for metadata in [
+            "http://169.254.169.254/latest",
+            "https://169.254.170.2",
+            "http://[fd00:ec2::254]",
+            "https://[fe80::1]:443",
+            "http://[::ffff:169.254.169.254]",
+            "http://metadata.google.internal",
+        ] {
+            assert!(refused(metadata, true).contains("link-local"), "{metadata}");
+        }
+        assert!(refused("https://user:pw@s3.example.com", false).contains("user information"));
+        assert!(refused("ftp://s3.example.com", true).contains("scheme"));
+        assert!(refused("s3.example.com", false).contains("https://"));
+    }
+
+    #[test]
+    fn a_refused_endpoint_is_reported_as_an_option_problem() {
+        let values: BTreeMap<String, String> = [
+            ("path", "s3://b/p"),
+            ("s3.endpoint", "http://169.254.169.254"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let mut o = Options::new("sink_table", &values, []);
+        read(&mut o, &[]);
+        let errors = o.finish("filesystem").unwrap_err();
+        assert_eq!(errors[0].key, "s3.endpoint", "{errors:?}");
+        assert!(errors[0].message.contains("link-local"), "{errors:?}");
+    }
 
     #[test]
     fn locations() {

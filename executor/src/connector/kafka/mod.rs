@@ -2,6 +2,7 @@
 
 pub mod consumer;
 pub mod options;
+pub mod properties;
 
 use std::sync::Arc;
 

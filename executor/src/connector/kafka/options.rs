@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use super::properties::{self, Property};
 use crate::format::json::JsonOptions;
 use crate::options::Options;
+
+/// The librdkafka version whose property names [`properties`] lists.
+const LIBRDKAFKA: &str = "2.12";
 
 /// Where a partition starts when the job has no committed position of its own yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +207,21 @@ pub fn read(
             }
             continue;
         }
+        match properties::classify(&k) {
+            Property::Allowed => {}
+            Property::Secret => o.error(
+                &format!("properties.{k}"),
+                format!("'properties.{k}' is a credential and must not be written in the spec (it would be readable in the resource and the executor's ConfigMap); reference a Secret with spec.optionsFrom: [{{option: properties.{k}, secretKeyRef: {{name: ..., key: ...}}}}]"),
+            ),
+            Property::Denied(why) => o.error(
+                &format!("properties.{k}"),
+                format!("'properties.{k}' is not allowed: {why}"),
+            ),
+            Property::Unknown => o.error(
+                &format!("properties.{k}"),
+                format!("'properties.{k}' is not a librdkafka consumer property (librdkafka {LIBRDKAFKA}; Java-only settings such as sasl.jaas.config have librdkafka equivalents: sasl.mechanism, sasl.username, sasl.password)"),
+            ),
+        }
         client.insert(k, v);
     }
     let client_secrets: Vec<(String, String)> = secret_env
@@ -213,29 +232,20 @@ pub fn read(
         })
         .collect();
     for (opt, _) in secret_env {
-        if !opt.starts_with("properties.") {
-            o.error(opt, format!("option '{opt}' cannot come from a Secret: only 'properties.*' (e.g. properties.sasl.password) are secret on a kafka table"));
+        match opt.strip_prefix("properties.").map(properties::classify) {
+            None => o.error(opt, format!("option '{opt}' cannot come from a Secret: only 'properties.*' (e.g. properties.sasl.password) are secret on a kafka table")),
+            Some(Property::Denied(why)) => {
+                o.error(opt, format!("'{opt}' is not allowed: {why}"))
+            }
+            Some(Property::Unknown) => o.error(
+                opt,
+                format!("'{opt}' is not a librdkafka consumer property (librdkafka {LIBRDKAFKA})"),
+            ),
+            Some(Property::Allowed | Property::Secret) => {}
         }
     }
-    // librdkafka checks property names and values without connecting.
-    let mut config = rdkafka::ClientConfig::new();
-    for (k, v) in &client {
-        config.set(k, v);
-    }
-    for (k, _) in &client_secrets {
-        config.set(k, "placeholder");
-    }
-    if let Err(e) = config.create_native_config() {
-        let message = e.to_string();
-        let key = client
-            .keys()
-            .find(|k| message.contains(k.as_str()))
-            .map_or("properties.*".to_owned(), |k| format!("properties.{k}"));
-        o.error(
-            &key,
-            format!("librdkafka rejects the client properties: {message}"),
-        );
-    }
+    // No librdkafka configuration is built here: this runs in the operator too, which must
+    // never load what a table names. librdkafka checks the values when the executor starts.
     Some(KafkaSourceOptions {
         topics,
         topic_pattern,
@@ -371,6 +381,67 @@ mod tests {
                 "should follow the format 'partition:0,offset:42;partition:1,offset:300'"
             )),
             "{text:?}"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_spec_and_code_loading_properties_are_refused() {
+        let base = [("topic", "t"), ("properties.bootstrap.servers", "x:1")];
+        let errors = |extra: &[(&str, &str)], secrets: &[&str]| {
+            let values = opts(&[&base[..], extra].concat());
+            let secret_env: Vec<(String, String)> = secrets
+                .iter()
+                .map(|s| ((*s).to_owned(), "SLUICE_SECRET_T__X".to_owned()))
+                .collect();
+            let mut o = Options::new("t", &values, secrets.iter().map(|s| (*s).to_owned()));
+            read(&mut o, "g", &secret_env);
+            o.finish("kafka").err().unwrap_or_default()
+        };
+        for key in [
+            "sasl.password",
+            "ssl.key.password",
+            "ssl.key.pem",
+            "ssl.keystore.password",
+            "sasl.oauthbearer.client.secret",
+        ] {
+            let e = errors(&[(&format!("properties.{key}"), "hunter2")], &[]);
+            assert_eq!(e.len(), 1, "{key}: {e:?}");
+            assert_eq!(e[0].key, format!("properties.{key}"));
+            assert!(
+                e[0].message.contains("is a credential") && e[0].message.contains("optionsFrom"),
+                "{e:?}"
+            );
+            // The same property from a Secret is fine.
+            assert_eq!(errors(&[], &[&format!("properties.{key}")]), [], "{key}");
+        }
+        for (key, why) in [
+            ("plugin.library.paths", "dlopen"),
+            ("ssl.engine.location", "file"),
+            ("ssl.ca.location", "file"),
+            ("sasl.kerberos.kinit.cmd", "shell command"),
+            ("interceptors", "interceptor"),
+        ] {
+            let e = errors(&[(&format!("properties.{key}"), "/tmp/evil.so")], &[]);
+            assert_eq!(e.len(), 1, "{key}: {e:?}");
+            assert!(
+                e[0].message.contains("is not allowed") && e[0].message.contains(why),
+                "{key}: {e:?}"
+            );
+            // Not from a Secret either.
+            let e = errors(&[], &[&format!("properties.{key}")]);
+            assert!(e[0].message.contains("is not allowed"), "{key}: {e:?}");
+        }
+        // Public TLS material and a user name may stay in the spec.
+        assert_eq!(
+            errors(
+                &[
+                    ("properties.ssl.ca.pem", "-----BEGIN CERTIFICATE-----"),
+                    ("properties.sasl.username", "sluice"),
+                    ("properties.security.protocol", "SASL_SSL"),
+                ],
+                &[]
+            ),
+            []
         );
     }
 
