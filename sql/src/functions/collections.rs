@@ -1,5 +1,6 @@
 //! Flink's functions on ARRAY and MAP values: `CARDINALITY`, `ARRAY_CONTAINS`,
-//! `ARRAY_POSITION`, `ARRAY_REVERSE`, `ELEMENT`, `MAP_KEYS`, `MAP_VALUES`. A MAP is a list of
+//! `ARRAY_POSITION`, `ARRAY_REVERSE`, `ELEMENT`, `MAP_KEYS`, `MAP_VALUES`, `MAP_ENTRIES` (an
+//! ARRAY of ROW(key, value)). A MAP is a list of
 //! (key, value) structs (see `SqlType::to_arrow`), so `CARDINALITY` counts both alike and the
 //! keys and values of a map are its structs' columns, in the map's order.
 
@@ -27,6 +28,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         Op::Element,
         Op::Keys,
         Op::Values,
+        Op::Entries,
     ]
     .into_iter()
     .map(|op| {
@@ -48,6 +50,7 @@ enum Op {
     Element,
     Keys,
     Values,
+    Entries,
 }
 
 impl Op {
@@ -60,6 +63,7 @@ impl Op {
             Op::Element => "element",
             Op::Keys => "map_keys",
             Op::Values => "map_values",
+            Op::Entries => "map_entries",
         }
     }
 }
@@ -79,7 +83,9 @@ impl ScalarUDFImpl for Collection {
             (Op::Cardinality | Op::Reverse | Op::Element, [t @ DataType::List(_)]) => {
                 Ok(vec![t.clone()])
             }
-            (Op::Keys | Op::Values, [t @ DataType::List(f)]) if f.name() == MAP_ENTRIES => {
+            (Op::Keys | Op::Values | Op::Entries, [t @ DataType::List(f)])
+                if f.name() == MAP_ENTRIES =>
+            {
                 Ok(vec![t.clone()])
             }
             (Op::Contains | Op::Position, [t @ DataType::List(f), x]) => {
@@ -111,6 +117,9 @@ impl ScalarUDFImpl for Collection {
             (Op::Cardinality | Op::Position, _) => DataType::Int32,
             (Op::Reverse, Some(t)) => t.clone(),
             (Op::Element, Some(DataType::List(f))) => f.data_type().clone(),
+            (Op::Entries, Some(DataType::List(f))) => {
+                DataType::List(Arc::new(Field::new("element", f.data_type().clone(), true)))
+            }
             (Op::Keys | Op::Values, Some(DataType::List(f))) => match f.data_type() {
                 DataType::Struct(kv) if kv.len() == 2 => DataType::List(Arc::new(Field::new(
                     "element",
@@ -132,6 +141,19 @@ impl ScalarUDFImpl for Collection {
         match self.op {
             Op::Reverse => return Ok(ColumnarValue::Array(reverse(list)?)),
             Op::Element => return Ok(ColumnarValue::Array(element(list)?)),
+            Op::Entries => {
+                let field = Arc::new(Field::new(
+                    "element",
+                    list.values().data_type().clone(),
+                    true,
+                ));
+                return Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+                    field,
+                    list.offsets().clone(),
+                    Arc::clone(list.values()),
+                    list.nulls().cloned(),
+                ))));
+            }
             Op::Keys | Op::Values => {
                 let entries = list.values().as_struct();
                 let column = Arc::clone(entries.column(usize::from(self.op == Op::Values)));
