@@ -90,6 +90,7 @@ impl FunctionRegistry {
                 timestamp_add::function(),
                 convert_tz::function(),
                 split::function(),
+                split::extract_all(),
                 elt::function(),
             ])
             .chain(string_search::functions())
