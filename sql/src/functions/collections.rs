@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use datafusion_common::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, ListArray, UInt32Array, make_comparator,
+    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, ListArray, StructArray, UInt32Array,
+    make_comparator,
 };
 use datafusion_common::arrow::compute::{SortOptions, take};
 use datafusion_common::arrow::datatypes::{DataType, Field};
@@ -258,4 +259,95 @@ fn element(list: &ListArray) -> Result<ArrayRef> {
         &UInt32Array::from(indices),
         None,
     )?)
+}
+
+/// `MAP_FROM_ARRAYS(keys, values)`: the entries `keys[i] → values[i]` in order; NULL if
+/// either array is; arrays of different lengths fail the job, as in Flink.
+pub fn map_from_arrays() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::from(MapFromArrays {
+        name: "map_from_arrays",
+        signature: Signature::user_defined(Volatility::Immutable),
+    }))
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct MapFromArrays {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for MapFromArrays {
+    udf_boilerplate!();
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        match args {
+            [k @ DataType::List(_), v @ DataType::List(_)] => Ok(vec![k.clone(), v.clone()]),
+            _ => plan_err!("MAP_FROM_ARRAYS(ARRAY keys, ARRAY values) got {args:?}"),
+        }
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let (DataType::List(k), DataType::List(v)) = (&args[0], &args[1]) else {
+            return plan_err!("MAP_FROM_ARRAYS takes two arrays");
+        };
+        Ok(entries_type(k.data_type(), v.data_type()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let (k, v) = (args.args[0].to_array(rows)?, args.args[1].to_array(rows)?);
+        let (k, v) = (k.as_list::<i32>(), v.as_list::<i32>());
+        let (ko, vo) = (k.value_offsets(), v.value_offsets());
+        let mut key_picks: Vec<u32> = Vec::new();
+        let mut value_picks: Vec<u32> = Vec::new();
+        let mut lengths = Vec::with_capacity(rows);
+        let mut valid = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if k.is_null(i) || v.is_null(i) {
+                valid.push(false);
+                lengths.push(0);
+                continue;
+            }
+            let (kn, vn) = (ko[i + 1] - ko[i], vo[i + 1] - vo[i]);
+            if kn != vn {
+                return exec_err!(
+                    "MAP_FROM_ARRAYS: the keys array has {kn} elements and the values array {vn}"
+                );
+            }
+            key_picks.extend((ko[i]..ko[i + 1]).map(|j| j as u32));
+            value_picks.extend((vo[i]..vo[i + 1]).map(|j| j as u32));
+            valid.push(true);
+            lengths.push(kn as usize);
+        }
+        let keys = take(k.values().as_ref(), &UInt32Array::from(key_picks), None)?;
+        let values = take(v.values().as_ref(), &UInt32Array::from(value_picks), None)?;
+        let DataType::List(field) = entries_type(keys.data_type(), values.data_type()) else {
+            return exec_err!("MAP_FROM_ARRAYS: no entries type");
+        };
+        let DataType::Struct(fields) = field.data_type().clone() else {
+            return exec_err!("MAP_FROM_ARRAYS: no entries type");
+        };
+        let entries = StructArray::try_new(fields, vec![keys, values], None)?;
+        Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+            field,
+            datafusion_common::arrow::buffer::OffsetBuffer::from_lengths(lengths),
+            Arc::new(entries),
+            Some(valid.into()),
+        ))))
+    }
+}
+
+/// The Arrow type of a Sluice MAP (`SqlType::to_arrow`).
+fn entries_type(k: &DataType, v: &DataType) -> DataType {
+    DataType::List(Arc::new(Field::new(
+        MAP_ENTRIES,
+        DataType::Struct(
+            vec![
+                Field::new("key", k.clone(), true),
+                Field::new("value", v.clone(), true),
+            ]
+            .into(),
+        ),
+        false,
+    )))
 }

@@ -91,6 +91,7 @@ impl FunctionRegistry {
                 convert_tz::function(),
                 split::function(),
                 split::extract_all(),
+                collections::map_from_arrays(),
                 elt::function(),
             ])
             .chain(string_search::functions())
