@@ -1,6 +1,9 @@
 //! Flink's functions that build an ARRAY from another: `ARRAY_APPEND`, `ARRAY_PREPEND`,
 //! `ARRAY_REMOVE`, `ARRAY_DISTINCT`, `ARRAY_SORT` (ascending, NULLs first), `ARRAY_CONCAT`
-//! (NULL if either array is), `ARRAY_SLICE`, and that reduce
+//! (NULL if either array is), `ARRAY_SLICE`, `ARRAY_UNION`, `ARRAY_INTERSECT`, `ARRAY_EXCEPT`
+//! (distinct elements, in first-seen order; NULL if either array is; as in Flink, `-0.0` and
+//! `0.0` are one element when deduplicating but different when looked up in the other array),
+//! and that reduce
 //! one: `ARRAY_MIN`, `ARRAY_MAX` (NULL elements skipped; NULL for an empty array) and
 //! `ARRAY_JOIN(array, separator[, null_replacement])` (NULL elements skipped unless replaced).
 //! A NULL array gives NULL. Elements are compared as `ARRAY_CONTAINS` compares them (a NULL
@@ -35,6 +38,9 @@ enum Op {
     Join,
     Concat,
     Slice,
+    Union,
+    Intersect,
+    Except,
 }
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
@@ -49,6 +55,9 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         ("array_join", Op::Join),
         ("array_concat", Op::Concat),
         ("array_slice", Op::Slice),
+        ("array_union", Op::Union),
+        ("array_intersect", Op::Intersect),
+        ("array_except", Op::Except),
     ]
     .into_iter()
     .map(|(name, op)| {
@@ -83,7 +92,11 @@ impl ScalarUDFImpl for ArrayEdit {
                 Some(_) => Ok(vec![t.clone(), e.clone()]),
                 None => plan_err!("{upper}: the element type {x} does not match the array's {e}"),
             },
-            (Op::Concat, [b @ DataType::List(_)]) if b == t => Ok(vec![t.clone(), t.clone()]),
+            (Op::Concat | Op::Union | Op::Intersect | Op::Except, [b @ DataType::List(_)])
+                if b == t =>
+            {
+                Ok(vec![t.clone(), t.clone()])
+            }
             (Op::Slice, rest)
                 if (1..=2).contains(&rest.len())
                     && rest.iter().all(|r| r.is_integer() || r == &DataType::Null) =>
@@ -132,7 +145,9 @@ impl ScalarUDFImpl for ArrayEdit {
         // Appended elements, or the second array's elements, are read from after the list's
         // values.
         let second = match (self.op, args.args.get(1)) {
-            (Op::Concat, Some(b)) => Some(b.to_array(rows)?),
+            (Op::Concat | Op::Union | Op::Intersect | Op::Except, Some(b)) => {
+                Some(b.to_array(rows)?)
+            }
             _ => None,
         };
         let all = match (&second, args.args.get(1)) {
@@ -170,6 +185,11 @@ impl ScalarUDFImpl for ArrayEdit {
                 Some(f) => f[a] == f[b],
                 None => cmp(a, b) == Ordering::Equal,
             },
+            _ => false,
+        };
+        let strict_eq = |a: usize, b: usize| match (all.is_null(a), all.is_null(b)) {
+            (true, true) => true,
+            (false, false) => cmp(a, b) == Ordering::Equal,
             _ => false,
         };
         let mut picks: Vec<u32> = Vec::with_capacity(count);
@@ -228,6 +248,38 @@ impl ScalarUDFImpl for ArrayEdit {
                                 );
                             } else {
                                 nulls[i] = false;
+                            }
+                        }
+                    }
+                    Op::Union | Op::Intersect | Op::Except => {
+                        let Some(b) = &second else {
+                            return exec_err!("{} needs two arrays", self.name);
+                        };
+                        let b = b.as_list::<i32>();
+                        if b.is_null(i) {
+                            nulls[i] = false;
+                        } else {
+                            let bo = b.value_offsets();
+                            let theirs: Vec<usize> = (bo[i] as usize..bo[i + 1] as usize)
+                                .map(|j| count + j)
+                                .collect();
+                            let candidates: Vec<usize> = if self.op == Op::Union {
+                                (start..end).chain(theirs.iter().copied()).collect()
+                            } else {
+                                (start..end).collect()
+                            };
+                            for j in candidates {
+                                // Membership in the other array is Flink's `Double.equals`
+                                // (-0.0 is not 0.0, observed), unlike its deduplication.
+                                let in_b = theirs.iter().any(|&k| strict_eq(k, j));
+                                let keep = match self.op {
+                                    Op::Intersect => in_b,
+                                    Op::Except => !in_b,
+                                    _ => true,
+                                };
+                                if keep && !picks[before..].iter().any(|&k| eq(k as usize, j)) {
+                                    picks.push(j as u32);
+                                }
                             }
                         }
                     }

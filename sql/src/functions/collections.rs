@@ -1,12 +1,14 @@
 //! Flink's functions on ARRAY and MAP values: `CARDINALITY`, `ARRAY_CONTAINS`,
-//! `ARRAY_POSITION`, `ARRAY_REVERSE`, `ELEMENT`, `MAP_KEYS`, `MAP_VALUES`. A MAP is a list of
+//! `ARRAY_POSITION`, `ARRAY_REVERSE`, `ELEMENT`, `MAP_KEYS`, `MAP_VALUES`, `MAP_ENTRIES` (an
+//! ARRAY of ROW(key, value)). A MAP is a list of
 //! (key, value) structs (see `SqlType::to_arrow`), so `CARDINALITY` counts both alike and the
 //! keys and values of a map are its structs' columns, in the map's order.
 
 use std::sync::Arc;
 
 use datafusion_common::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, ListArray, UInt32Array, make_comparator,
+    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, ListArray, StructArray, UInt32Array,
+    make_comparator,
 };
 use datafusion_common::arrow::compute::{SortOptions, take};
 use datafusion_common::arrow::datatypes::{DataType, Field};
@@ -27,6 +29,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         Op::Element,
         Op::Keys,
         Op::Values,
+        Op::Entries,
     ]
     .into_iter()
     .map(|op| {
@@ -48,6 +51,7 @@ enum Op {
     Element,
     Keys,
     Values,
+    Entries,
 }
 
 impl Op {
@@ -60,6 +64,7 @@ impl Op {
             Op::Element => "element",
             Op::Keys => "map_keys",
             Op::Values => "map_values",
+            Op::Entries => "map_entries",
         }
     }
 }
@@ -79,7 +84,9 @@ impl ScalarUDFImpl for Collection {
             (Op::Cardinality | Op::Reverse | Op::Element, [t @ DataType::List(_)]) => {
                 Ok(vec![t.clone()])
             }
-            (Op::Keys | Op::Values, [t @ DataType::List(f)]) if f.name() == MAP_ENTRIES => {
+            (Op::Keys | Op::Values | Op::Entries, [t @ DataType::List(f)])
+                if f.name() == MAP_ENTRIES =>
+            {
                 Ok(vec![t.clone()])
             }
             (Op::Contains | Op::Position, [t @ DataType::List(f), x]) => {
@@ -111,6 +118,9 @@ impl ScalarUDFImpl for Collection {
             (Op::Cardinality | Op::Position, _) => DataType::Int32,
             (Op::Reverse, Some(t)) => t.clone(),
             (Op::Element, Some(DataType::List(f))) => f.data_type().clone(),
+            (Op::Entries, Some(DataType::List(f))) => {
+                DataType::List(Arc::new(Field::new("element", f.data_type().clone(), true)))
+            }
             (Op::Keys | Op::Values, Some(DataType::List(f))) => match f.data_type() {
                 DataType::Struct(kv) if kv.len() == 2 => DataType::List(Arc::new(Field::new(
                     "element",
@@ -132,6 +142,19 @@ impl ScalarUDFImpl for Collection {
         match self.op {
             Op::Reverse => return Ok(ColumnarValue::Array(reverse(list)?)),
             Op::Element => return Ok(ColumnarValue::Array(element(list)?)),
+            Op::Entries => {
+                let field = Arc::new(Field::new(
+                    "element",
+                    list.values().data_type().clone(),
+                    true,
+                ));
+                return Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+                    field,
+                    list.offsets().clone(),
+                    Arc::clone(list.values()),
+                    list.nulls().cloned(),
+                ))));
+            }
             Op::Keys | Op::Values => {
                 let entries = list.values().as_struct();
                 let column = Arc::clone(entries.column(usize::from(self.op == Op::Values)));
@@ -236,4 +259,95 @@ fn element(list: &ListArray) -> Result<ArrayRef> {
         &UInt32Array::from(indices),
         None,
     )?)
+}
+
+/// `MAP_FROM_ARRAYS(keys, values)`: the entries `keys[i] → values[i]` in order; NULL if
+/// either array is; arrays of different lengths fail the job, as in Flink.
+pub fn map_from_arrays() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::from(MapFromArrays {
+        name: "map_from_arrays",
+        signature: Signature::user_defined(Volatility::Immutable),
+    }))
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct MapFromArrays {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for MapFromArrays {
+    udf_boilerplate!();
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        match args {
+            [k @ DataType::List(_), v @ DataType::List(_)] => Ok(vec![k.clone(), v.clone()]),
+            _ => plan_err!("MAP_FROM_ARRAYS(ARRAY keys, ARRAY values) got {args:?}"),
+        }
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let (DataType::List(k), DataType::List(v)) = (&args[0], &args[1]) else {
+            return plan_err!("MAP_FROM_ARRAYS takes two arrays");
+        };
+        Ok(entries_type(k.data_type(), v.data_type()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let (k, v) = (args.args[0].to_array(rows)?, args.args[1].to_array(rows)?);
+        let (k, v) = (k.as_list::<i32>(), v.as_list::<i32>());
+        let (ko, vo) = (k.value_offsets(), v.value_offsets());
+        let mut key_picks: Vec<u32> = Vec::new();
+        let mut value_picks: Vec<u32> = Vec::new();
+        let mut lengths = Vec::with_capacity(rows);
+        let mut valid = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if k.is_null(i) || v.is_null(i) {
+                valid.push(false);
+                lengths.push(0);
+                continue;
+            }
+            let (kn, vn) = (ko[i + 1] - ko[i], vo[i + 1] - vo[i]);
+            if kn != vn {
+                return exec_err!(
+                    "MAP_FROM_ARRAYS: the keys array has {kn} elements and the values array {vn}"
+                );
+            }
+            key_picks.extend((ko[i]..ko[i + 1]).map(|j| j as u32));
+            value_picks.extend((vo[i]..vo[i + 1]).map(|j| j as u32));
+            valid.push(true);
+            lengths.push(kn as usize);
+        }
+        let keys = take(k.values().as_ref(), &UInt32Array::from(key_picks), None)?;
+        let values = take(v.values().as_ref(), &UInt32Array::from(value_picks), None)?;
+        let DataType::List(field) = entries_type(keys.data_type(), values.data_type()) else {
+            return exec_err!("MAP_FROM_ARRAYS: no entries type");
+        };
+        let DataType::Struct(fields) = field.data_type().clone() else {
+            return exec_err!("MAP_FROM_ARRAYS: no entries type");
+        };
+        let entries = StructArray::try_new(fields, vec![keys, values], None)?;
+        Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+            field,
+            datafusion_common::arrow::buffer::OffsetBuffer::from_lengths(lengths),
+            Arc::new(entries),
+            Some(valid.into()),
+        ))))
+    }
+}
+
+/// The Arrow type of a Sluice MAP (`SqlType::to_arrow`).
+fn entries_type(k: &DataType, v: &DataType) -> DataType {
+    DataType::List(Arc::new(Field::new(
+        MAP_ENTRIES,
+        DataType::Struct(
+            vec![
+                Field::new("key", k.clone(), true),
+                Field::new("value", v.clone(), true),
+            ]
+            .into(),
+        ),
+        false,
+    )))
 }

@@ -379,6 +379,41 @@ mod tests {
     }
 
     #[test]
+    fn similar_to_is_refused_with_its_reason() {
+        use crate::{Catalog, Column, JobPlan, SqlType, TableDef};
+        let table = |name: &str| TableDef {
+            name: name.to_owned(),
+            resource: format!("test/{name}"),
+            connector: "filesystem".to_owned(),
+            format: Some("json".to_owned()),
+            columns: vec![Column {
+                name: "s".to_owned(),
+                ty: SqlType::parse("STRING").unwrap(),
+                metadata: None,
+            }],
+            partitioned_by: Vec::new(),
+            options: Default::default(),
+            secret_options: Vec::new(),
+        };
+        let catalog = Catalog::new([table("src"), table("sink")]);
+        for op in ["SIMILAR TO", "NOT SIMILAR TO"] {
+            let Some(Support::Refused(why)) = entries()
+                .iter()
+                .find(|e| e.name == op)
+                .map(|e| e.support.clone())
+            else {
+                continue;
+            };
+            let sql = format!("INSERT INTO sink SELECT s FROM src WHERE s {op} 'a%'");
+            let err = JobPlan::plan(&sql, &catalog, &FunctionRegistry::flink())
+                .err()
+                .unwrap_or_else(|| panic!("{sql} was accepted"))
+                .to_string();
+            assert!(err.contains(&why), "{sql}: {err}");
+        }
+    }
+
+    #[test]
     fn golden_cases_exist_and_call_their_function() {
         let known: BTreeSet<String> =
             std::fs::read_to_string(crate_dir().join("tests/flink/known-deviations.txt"))

@@ -1,5 +1,5 @@
 //! Flink's text encodings of numbers, strings and bytes: `HEX`, `UNHEX`, `BIN`, `TO_BASE64`,
-//! `FROM_BASE64`, `URL_ENCODE`, `URL_DECODE`, and IPv4 addresses as numbers (`INET_ATON`,
+//! `FROM_BASE64`, `URL_ENCODE`, `URL_DECODE`, `ENCODE`/`DECODE` (charsets), and IPv4 addresses as numbers (`INET_ATON`,
 //! `INET_NTOA`).
 
 use std::sync::Arc;
@@ -86,6 +86,29 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
             },
         )
         .udf(),
+        // Java's `String.getBytes(charset)` / `new String(bytes, charset)`: unmappable
+        // characters become `?`, malformed bytes U+FFFD; an unknown charset fails the job.
+        RowWise::new(
+            "encode",
+            &[&[Str, Str]],
+            Returns::Fixed(DataType::Binary),
+            |a| {
+                let (s, cs) = (
+                    a[0].str().unwrap_or_default(),
+                    a[1].str().unwrap_or_default(),
+                );
+                encode(s, cs).map(Out::Bytes)
+            },
+        )
+        .udf(),
+        RowWise::new("decode", &[&[Bytes, Str]], string(), |a| {
+            let (b, cs) = (
+                a[0].bytes().unwrap_or_default(),
+                a[1].str().unwrap_or_default(),
+            );
+            decode(b, cs).map(Out::Str)
+        })
+        .udf(),
         RowWise::new("url_encode", &[&[Str]], string(), |a| {
             Ok(Out::Str(url_encode(a[0].str().unwrap_or_default())))
         })
@@ -138,6 +161,80 @@ fn inet_aton(s: &str) -> Option<i64> {
         }
     }
     Some(out)
+}
+
+/// A Java charset name, case-insensitively, with its common aliases.
+fn charset(name: &str) -> Result<&'static str, String> {
+    Ok(match name.to_ascii_uppercase().as_str() {
+        "UTF-8" | "UTF8" => "UTF-8",
+        "US-ASCII" | "ASCII" => "US-ASCII",
+        "ISO-8859-1" | "ISO8859_1" | "LATIN1" => "ISO-8859-1",
+        "UTF-16" | "UTF_16" => "UTF-16",
+        "UTF-16BE" => "UTF-16BE",
+        "UTF-16LE" => "UTF-16LE",
+        _ => {
+            return Err(format!(
+                "java.nio.charset.UnsupportedCharsetException: {name}"
+            ));
+        }
+    })
+}
+
+fn encode(s: &str, cs: &str) -> Result<Vec<u8>, String> {
+    let narrow = |max: u32| -> Vec<u8> {
+        s.chars()
+            .map(|c| {
+                if u32::from(c) <= max {
+                    u32::from(c) as u8
+                } else {
+                    b'?'
+                }
+            })
+            .collect()
+    };
+    Ok(match charset(cs)? {
+        "UTF-8" => s.as_bytes().to_vec(),
+        "US-ASCII" => narrow(0x7F),
+        "ISO-8859-1" => narrow(0xFF),
+        // Java writes a byte-order mark, then big-endian units (nothing for '').
+        "UTF-16" if s.is_empty() => Vec::new(),
+        "UTF-16" => [0xFE, 0xFF]
+            .into_iter()
+            .chain(s.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect(),
+        "UTF-16BE" => s.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        _ => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+    })
+}
+
+fn decode(b: &[u8], cs: &str) -> Result<String, String> {
+    let utf16 = |b: &[u8], le: bool| -> String {
+        let units: Vec<u16> = b
+            .chunks(2)
+            .map(|p| match (p, le) {
+                ([x, y], false) => u16::from_be_bytes([*x, *y]),
+                ([x, y], true) => u16::from_le_bytes([*x, *y]),
+                _ => 0xFFFD,
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    Ok(match charset(cs)? {
+        "UTF-8" => String::from_utf8_lossy(b).into_owned(),
+        "US-ASCII" => b
+            .iter()
+            .map(|&c| if c < 0x80 { char::from(c) } else { '\u{FFFD}' })
+            .collect(),
+        "ISO-8859-1" => b.iter().map(|&c| char::from(c)).collect(),
+        // A byte-order mark chooses the order and is dropped; big-endian without one.
+        "UTF-16" => match b {
+            [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+            [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+            _ => utf16(b, false),
+        },
+        "UTF-16BE" => utf16(b, false),
+        _ => utf16(b, true),
+    })
 }
 
 fn upper_hex(bytes: &[u8]) -> String {

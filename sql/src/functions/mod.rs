@@ -90,6 +90,8 @@ impl FunctionRegistry {
                 timestamp_add::function(),
                 convert_tz::function(),
                 split::function(),
+                split::extract_all(),
+                collections::map_from_arrays(),
                 elt::function(),
             ])
             .chain(string_search::functions())

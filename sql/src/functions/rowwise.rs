@@ -88,6 +88,13 @@ impl<'a> Arg<'a> {
         }
     }
 
+    pub(super) fn bytes(self) -> Option<&'a [u8]> {
+        match self {
+            Arg::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
     pub(super) fn float(self) -> Option<f64> {
         match self {
             Arg::Float(f) => Some(f),

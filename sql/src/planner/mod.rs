@@ -609,6 +609,17 @@ impl Planner<'_> {
         ];
         let mut errors = Vec::new();
         let mut check = |e: &ast::Expr| {
+            // Operators Sluice does not run the Flink way (DataFusion would plan them).
+            if let ast::Expr::SimilarTo { negated, .. } = e {
+                let name = if *negated {
+                    "NOT SIMILAR TO"
+                } else {
+                    "SIMILAR TO"
+                };
+                if let Some(reason) = coverage::refusal(name) {
+                    errors.push(err(ErrorKind::Unsupported, e.span(), reason));
+                }
+            }
             if let ast::Expr::Function(f) = e {
                 let name = table_name(&f.name);
                 let lower = name.to_ascii_lowercase();
