@@ -1253,12 +1253,11 @@ mod tests {
         seen
     }
 
-    #[tokio::test]
-    async fn a_failed_commit_is_tried_again_with_the_same_files_and_never_commits_past_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
+    /// A sink writing to a local directory, 64 MiB budget, and its commit log.
+    fn local_sink(dir: &std::path::Path) -> (Arc<CommitLog>, FsSink) {
+        let store = Store::Local(LocalStore::new(dir.to_owned()).unwrap());
         let log = Arc::new(CommitLog::new(store, "", "group-1", "a"));
-        let mut sink = FsSink::new(
+        let sink = FsSink::new(
             Arc::clone(&log),
             String::new(),
             "part".into(),
@@ -1266,6 +1265,13 @@ mod tests {
             5 << 20,
             64 << 20,
         );
+        (log, sink)
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_is_tried_again_with_the_same_files_and_never_commits_past_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, mut sink) = local_sink(dir.path());
         let state = log.claim(&split(0)).await.unwrap();
         assert_eq!(state.seq, 1);
         sink.assign(state, Some(0));
@@ -1301,16 +1307,7 @@ mod tests {
     #[tokio::test]
     async fn a_retry_in_flight_when_its_split_is_revoked_releases_its_memory_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::Local(LocalStore::new(dir.path().to_owned()).unwrap());
-        let log = Arc::new(CommitLog::new(store, "", "group-1", "a"));
-        let mut sink = FsSink::new(
-            Arc::clone(&log),
-            String::new(),
-            "part".into(),
-            RollingPolicy::default(),
-            5 << 20,
-            64 << 20,
-        );
+        let (log, mut sink) = local_sink(dir.path());
         for p in [0, 1] {
             sink.assign(log.claim(&split(p)).await.unwrap(), Some(0));
         }

@@ -34,6 +34,19 @@ fn random_id() -> String {
     format!("{:016x}", rand::rng().random::<u64>())
 }
 
+/// The folder of `target` (created) and a fresh hidden temporary path in it, from which a
+/// complete file is linked or renamed into place.
+fn temp_beside(target: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
+    let dir = target.parent().unwrap_or(Path::new("/")).to_owned();
+    std::fs::create_dir_all(&dir)?;
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
+    let tmp = dir.join(format!(".{name}.{}.tmp", random_id()));
+    Ok((dir, tmp))
+}
+
 /// Writes `data` to a new temporary file next to `target`, synced, and links it to `target`.
 fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
     create_file_with(target, data, true)
@@ -43,13 +56,7 @@ fn create_file(target: &Path, data: &[u8]) -> std::io::Result<Created> {
 /// leaves of an unsynced file (empty, short or wrong bytes) is found by the checksum in its
 /// commit record and written again ([`LocalStore::rewrite`]) when the split is next claimed.
 fn create_file_with(target: &Path, data: &[u8], sync: bool) -> std::io::Result<Created> {
-    let dir = target.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir)?;
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("object");
-    let tmp = dir.join(format!(".{name}.{}.tmp", random_id()));
+    let (_, tmp) = temp_beside(target)?;
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -135,13 +142,7 @@ impl LocalStore {
         let path = self.path(key);
         blocking(move || {
             let io = |e| permanent("REWRITE", &path, e);
-            let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
-            std::fs::create_dir_all(&dir).map_err(io)?;
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("object");
-            let tmp = dir.join(format!(".{name}.{}.tmp", random_id()));
+            let (dir, tmp) = temp_beside(&path).map_err(io)?;
             let result = (|| {
                 let mut f = std::fs::File::create(&tmp)?;
                 f.write_all(&data)?;
@@ -313,13 +314,7 @@ impl LocalStore {
                 return Ok(Created::Exists);
             }
             let io = |e| permanent("CompleteUpload", &target, e);
-            let parent = target.parent().unwrap_or(Path::new("/")).to_owned();
-            std::fs::create_dir_all(&parent).map_err(io)?;
-            let name = target
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("object");
-            let tmp = parent.join(format!(".{name}.{}.tmp", random_id()));
+            let (_, tmp) = temp_beside(&target).map_err(io)?;
             let result = (|| {
                 let mut out = std::fs::File::create(&tmp)?;
                 for p in &parts {
