@@ -230,7 +230,7 @@ impl Manifests {
     }
 }
 
-fn default_namespace(meta: &mut kube::api::ObjectMeta) {
+fn default_namespace(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
     if meta.namespace.is_none() {
         meta.namespace = Some("default".to_owned());
     }

@@ -17,8 +17,8 @@ pub mod status;
 pub mod ticks;
 pub mod transform;
 
-/// Installs the process-wide rustls `CryptoProvider` (aws-lc-rs), which kube's client and the
+/// Installs the process-wide rustls `CryptoProvider` (ring), which kube's client and the
 /// AWS SDK share. Idempotent.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -31,9 +31,9 @@ pub use config::{Args, LeaseConfig, OperatorConfig};
 pub use controller::{preflight, run};
 pub use metrics::{Metrics, counting_client};
 
-/// Installs the process-wide rustls `CryptoProvider` (aws-lc-rs). kube's rustls and the AWS
+/// Installs the process-wide rustls `CryptoProvider` (ring). kube's rustls and the AWS
 /// SDK are both linked; without one provider chosen up front, the first TLS handshake panics.
 /// Safe to call more than once.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion_common::arrow::datatypes::{Field, Schema, SchemaRef};
-use kube::ResourceExt;
 use sluice_crds::StreamingTable;
 
 use crate::error::SqlError;
@@ -61,8 +60,8 @@ impl TableDef {
         let name = table.sql_name();
         let resource = format!(
             "{}/{}",
-            table.namespace().unwrap_or_default(),
-            table.name_any()
+            table.metadata.namespace.as_deref().unwrap_or_default(),
+            table.metadata.name.as_deref().unwrap_or_default()
         );
         let mut errors = Vec::new();
         let mut columns = Vec::new();

@@ -843,7 +843,7 @@ fn create_bucket(endpoint: &str, bucket: &str) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let shared = sluice_executor::connector::filesystem::store::s3::aws_defaults()
             .endpoint_url(endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -1077,7 +1077,7 @@ fn read_sink(sink: &str, s3_endpoint: Option<&str>) -> Result<Vec<(String, Strin
             .build()
             .map_err(|e| e.to_string())?;
         return runtime.block_on(async {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            let mut loader = sluice_executor::connector::filesystem::store::s3::aws_defaults();
             if let Some(e) = s3_endpoint {
                 loader = loader.endpoint_url(e);
                 // A test server: never fall through the credential chain to the instance

@@ -58,7 +58,7 @@ pub fn bucket(name: &str) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let shared = sluice_executor::connector::filesystem::store::s3::aws_defaults()
             .endpoint_url(s3())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -667,7 +667,7 @@ pub fn latest_commits(sink: &str) -> Vec<CommitRecord> {
 }
 
 async fn s3_client() -> aws_sdk_s3::Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let shared = sluice_executor::connector::filesystem::store::s3::aws_defaults()
         .endpoint_url(s3())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -15,6 +15,23 @@ use bytes::Bytes;
 use super::{Attempt, Created, Part, StoreError, retry};
 use crate::connector::filesystem::options::S3Settings;
 
+/// The AWS SDK's hyper 1 HTTPS client with rustls on ring, the crypto provider kube uses too
+/// (the SDK's default client would link aws-lc-rs; see the workspace Cargo.toml). Trusted roots
+/// are the platform's, proxies from `HTTPS_PROXY`/`NO_PROXY`, as with the default client.
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The AWS SDK's standard configuration loader (environment, profile, IRSA web identity,
+/// SSO, instance metadata) with [`http_client`]: every AWS client of the executor, its tests
+/// and the testkit starts from this.
+pub fn aws_defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client())
+}
+
 /// A bucket and a key prefix.
 #[derive(Clone, Debug)]
 pub struct S3Store {
@@ -27,7 +44,7 @@ impl S3Store {
     /// identity, instance metadata) for credentials and region, overridden by the table's
     /// `s3.*` options; `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL` select an S3-compatible server.
     pub async fn connect(bucket: &str, settings: &S3Settings) -> Result<S3Store, String> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let mut loader = aws_defaults()
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
