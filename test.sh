@@ -67,6 +67,8 @@ prepare_args=()
 ((quick)) && prepare_args+=(--no-cluster)
 step "install the test rig (cached)" e2e/rig/prepare.sh "${prepare_args[@]}"
 step "rustfmt" cargo fmt --all --check
+machete_bin=$(e2e/rig/cargo-tools.sh)
+step "no unused dependencies (cargo machete)" "$machete_bin/cargo-machete"
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # The CRD YAML's drift check is the unit test crdgen::committed_crd_yaml_matches_the_rust_types,
 # run by the step below: a separate `cargo run -p sluice-crds` resolved features differently and

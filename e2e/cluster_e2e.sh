@@ -25,8 +25,7 @@
 #                              are given to the executor pods and used here
 #   SLUICE_E2E_HOST_NETWORK=1  only for clusters without a pod network
 # Other settings: SLUICE_E2E_CARGO=0 uses the binaries already built (no cargo);
-# SLUICE_E2E_PROFILE=debug (default dist, what the images ship) runs the dev profile's binaries,
-# as CI does;
+# SLUICE_E2E_PROFILE=debug (default release) runs the dev profile's binaries, as CI does;
 # SLUICE_E2E_KEEP=1 keeps the cluster running afterwards (rig mode);
 # SLUICE_E2E_RECORDS (default 20000): records of the first step.
 RIG_NAME=e2e
@@ -39,14 +38,10 @@ WORK=$(cd "$WORK" && pwd)
 PY="$RIG/venv/bin/python"
 TOOL="$REPO_ROOT/e2e/lib/e2e_tool.py"
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
-PROFILE=${SLUICE_E2E_PROFILE:-dist}
+PROFILE=${SLUICE_E2E_PROFILE:-release}
 TESTKIT="$TARGET_DIR/$PROFILE/sluice-testkit"
-case $PROFILE in
-dist) profile_args=(--profile dist) ;;
-release) profile_args=(--release) ;;
-debug) profile_args=() ;;
-*) die "SLUICE_E2E_PROFILE must be dist, release or debug, not '$PROFILE'" ;;
-esac
+profile_args=()
+[[ $PROFILE == release ]] && profile_args=(--release)
 NSJ=sluice-e2e # the jobs' namespace
 NSO=sluice-system
 JOB=filter-ticks

@@ -8,7 +8,7 @@
 #
 # Builds the two runtime images from the project's Dockerfiles (images/sluice,
 # images/sluice-operator) with buildah, without a Docker engine or a registry:
-#  1. `cargo build --profile dist` of `sluice` and `sluice-operator` (skip with --no-cargo: the
+#  1. `cargo build --release` of `sluice` and `sluice-operator` (skip with --no-cargo: the
 #     binaries already in the target dir are used; SLUICE_E2E_PROFILE=debug takes the dev
 #     profile's binaries instead, as CI does: `cargo test` has just built them);
 #  2. each binary is stripped into its own build context ($RIG/images/ctx-NAME);
@@ -28,12 +28,11 @@ for a in "$@"; do
   esac
 done
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
-PROFILE=${SLUICE_E2E_PROFILE:-dist}
+PROFILE=${SLUICE_E2E_PROFILE:-release}
 case $PROFILE in
-dist) profile_args=(--profile dist) ;;
 release) profile_args=(--release) ;;
 debug) profile_args=() ;;
-*) die "SLUICE_E2E_PROFILE must be dist, release or debug, not '$PROFILE'" ;;
+*) die "SLUICE_E2E_PROFILE must be release or debug, not '$PROFILE'" ;;
 esac
 TAG=${SLUICE_IMAGE_TAG:-e2e}
 BASE=localhost/sluice-base:bookworm

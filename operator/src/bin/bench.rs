@@ -8,7 +8,7 @@
 //! - the operator's peak RSS (`VmHWM`) and RSS at rest;
 //! - API requests (and writes) per minute at rest, from the operator's own `/metrics`.
 //!
-//! `cargo run --profile dist -p sluice-operator --bin sluice-operator-bench [-- --jobs N]`
+//! `cargo run --release -p sluice-operator --bin sluice-operator-bench [-- --jobs N]`
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
