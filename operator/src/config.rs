@@ -183,24 +183,52 @@ impl LeaseConfig {
 
     /// Checks that the timings make a correct elector: the leader must give up before anyone
     /// else may take over.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), LeaseConfigError> {
         if self.renew_deadline >= self.lease_duration {
-            return Err(format!(
-                "the renew deadline ({:?}) must be shorter than the lease duration ({:?})",
-                self.renew_deadline, self.lease_duration
-            ));
+            return Err(LeaseConfigError::RenewDeadline {
+                renew_deadline: self.renew_deadline,
+                lease_duration: self.lease_duration,
+            });
         }
         if self.retry_period.is_zero() || self.retry_period >= self.renew_deadline {
-            return Err(format!(
-                "the retry period ({:?}) must be positive and shorter than the renew deadline ({:?})",
-                self.retry_period, self.renew_deadline
-            ));
+            return Err(LeaseConfigError::RetryPeriod {
+                retry_period: self.retry_period,
+                renew_deadline: self.renew_deadline,
+            });
         }
         if self.identity.is_empty() {
-            return Err("the leader election identity is empty".to_owned());
+            return Err(LeaseConfigError::EmptyIdentity);
         }
         Ok(())
     }
+}
+
+/// Leader election settings that would make an incorrect elector.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseConfigError {
+    /// The leader would not give up before a standby may take over.
+    #[error(
+        "the renew deadline ({renew_deadline:?}) must be shorter than the lease duration ({lease_duration:?})"
+    )]
+    RenewDeadline {
+        /// The renew deadline.
+        renew_deadline: Duration,
+        /// The lease duration.
+        lease_duration: Duration,
+    },
+    /// A failed renewal would not be retried before the deadline.
+    #[error(
+        "the retry period ({retry_period:?}) must be positive and shorter than the renew deadline ({renew_deadline:?})"
+    )]
+    RetryPeriod {
+        /// The retry period.
+        retry_period: Duration,
+        /// The renew deadline.
+        renew_deadline: Duration,
+    },
+    /// No identity to write into the Lease.
+    #[error("the leader election identity is empty")]
+    EmptyIdentity,
 }
 
 /// A default identity: `POD_NAME`-less replicas use the host name and a random suffix, so
@@ -225,7 +253,10 @@ pub fn default_identity() -> String {
 impl Args {
     /// The controllers' settings. `default_namespace` is the kubeconfig's namespace, used for
     /// the Lease when neither `--lease-namespace` nor `POD_NAMESPACE` is set.
-    pub fn operator_config(&self, default_namespace: &str) -> Result<OperatorConfig, String> {
+    pub fn operator_config(
+        &self,
+        default_namespace: &str,
+    ) -> Result<OperatorConfig, LeaseConfigError> {
         let lease = if self.leader_election {
             let namespace = self
                 .lease_namespace
@@ -342,7 +373,10 @@ mod tests {
             "10",
         ])
         .unwrap();
-        assert!(args.operator_config("default").is_err());
+        assert!(matches!(
+            args.operator_config("default"),
+            Err(LeaseConfigError::RenewDeadline { .. })
+        ));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //!   a stalled node) wakes up to a client that refuses its writes, so it never fights the
 //!   replica that took over; its renewal then finds the new holder and it steps down.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -55,8 +55,39 @@ pub enum LeaderError {
     Timeout,
 }
 
-/// A Lease's holder record: holder, renew time, transitions, duration.
-type HolderRecord = (Option<String>, Option<MicroTime>, Option<i32>, Option<i32>);
+/// A Lease's holder record: what a standby watches for change (client-go's
+/// `LeaderElectionRecord`, less the acquire time).
+#[derive(Clone, Debug, PartialEq)]
+struct HolderRecord {
+    holder: Option<String>,
+    renew_time: Option<MicroTime>,
+    transitions: Option<i32>,
+    duration_seconds: Option<i32>,
+}
+
+impl HolderRecord {
+    fn of(spec: &LeaseSpec) -> HolderRecord {
+        HolderRecord {
+            holder: spec.holder_identity.clone(),
+            renew_time: spec.renew_time.clone(),
+            transitions: spec.lease_transitions,
+            duration_seconds: spec.lease_duration_seconds,
+        }
+    }
+}
+
+/// The outcome of one attempt to take or renew the Lease.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per Lease request (every few seconds), moved straight into a match: a Box would be an allocation for nothing"
+)]
+enum Attempt {
+    /// This replica holds the Lease, as written.
+    Holding(Lease),
+    /// Another replica validly holds the Lease (or won the race): its identity.
+    HeldBy(String),
+}
 
 /// The holder record as last observed, and when it was first observed (local clock).
 #[derive(Default)]
@@ -67,12 +98,7 @@ struct Observation {
 
 impl Observation {
     fn update(&mut self, spec: &LeaseSpec) -> Instant {
-        let record = (
-            spec.holder_identity.clone(),
-            spec.renew_time.clone(),
-            spec.lease_transitions,
-            spec.lease_duration_seconds,
-        );
+        let record = HolderRecord::of(spec);
         if self.record.as_ref() != Some(&record) || self.since.is_none() {
             self.record = Some(record);
             self.since = Some(Instant::now());
@@ -120,20 +146,22 @@ impl LeaseGuard {
         }
     }
 
+    /// The time of the last successful renewal. A poisoned lock is recovered: the value is an
+    /// `Instant`, replaced whole, so a panic elsewhere cannot leave it half-written. Refusing
+    /// instead would fence every write of a replica that still leads, and skipping an update
+    /// would fence it at the next deadline.
+    fn last_renewal(&self) -> MutexGuard<'_, Instant> {
+        self.renewed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn renewed(&self, at: Instant) {
-        if let Ok(mut r) = self.renewed.lock() {
-            *r = (*r).max(at);
-        }
+        let mut r = self.last_renewal();
+        *r = (*r).max(at);
     }
 
     /// Whether writes may be sent now.
     pub fn valid(&self) -> bool {
-        !self.lost.is_cancelled()
-            && self
-                .renewed
-                .lock()
-                .map(|r| r.elapsed() < self.deadline)
-                .unwrap_or(false)
+        !self.lost.is_cancelled() && self.last_renewal().elapsed() < self.deadline
     }
 }
 
@@ -189,11 +217,11 @@ impl LeaderElector {
         loop {
             let attempt = Instant::now();
             match self.try_acquire_or_renew(&mut observation).await {
-                Ok(Ok(lease)) => {
+                Ok(Attempt::Holding(lease)) => {
                     tracing::info!(lease = %self.lease_name(), identity = %self.config.identity, "acquired the Lease; leading");
                     return Some(self.lead(lease, attempt));
                 }
-                Ok(Err(holder)) => {
+                Ok(Attempt::HeldBy(holder)) => {
                     if logged_holder.as_deref() != Some(holder.as_str()) {
                         tracing::info!(lease = %self.lease_name(), %holder, "another replica leads; standing by");
                         logged_holder = Some(holder);
@@ -211,12 +239,11 @@ impl LeaderElector {
         }
     }
 
-    /// One attempt: `Ok(Ok(lease))` when this replica now holds the Lease, `Ok(Err(holder))`
-    /// when another replica validly holds it (or won the race).
+    /// One attempt to take (or renew) the Lease.
     async fn try_acquire_or_renew(
         &self,
         observation: &mut Observation,
-    ) -> Result<Result<Lease, String>, LeaderError> {
+    ) -> Result<Attempt, LeaderError> {
         let name = &self.config.name;
         let current = self
             .with_timeout(self.api.get_opt(name))
@@ -239,8 +266,10 @@ impl LeaderElector {
                 .with_timeout(self.api.create(&PostParams::default(), &lease))
                 .await?
             {
-                Ok(created) => Ok(Ok(created)),
-                Err(kube::Error::Api(e)) if e.code == 409 => Ok(Err("(another candidate)".into())),
+                Ok(created) => Ok(Attempt::Holding(created)),
+                Err(kube::Error::Api(e)) if e.code == 409 => {
+                    Ok(Attempt::HeldBy("(another candidate)".into()))
+                }
                 Err(source) => Err(LeaderError::Write {
                     name: self.lease_name(),
                     source,
@@ -258,7 +287,7 @@ impl LeaderElector {
                 .and_then(|s| u64::try_from(s).ok())
                 .map_or(self.config.lease_duration, Duration::from_secs);
             if since.elapsed() < duration {
-                return Ok(Err(holder.clone()));
+                return Ok(Attempt::HeldBy(holder.clone()));
             }
             tracing::info!(lease = %self.lease_name(), %holder, "the Lease expired; taking over");
         }
@@ -291,7 +320,7 @@ impl LeaderElector {
     }
 
     /// Replaces the Lease (optimistic concurrency on its resourceVersion).
-    async fn write(&self, lease: Lease) -> Result<Result<Lease, String>, LeaderError> {
+    async fn write(&self, lease: Lease) -> Result<Attempt, LeaderError> {
         match self
             .with_timeout(
                 self.api
@@ -299,8 +328,10 @@ impl LeaderElector {
             )
             .await?
         {
-            Ok(written) => Ok(Ok(written)),
-            Err(kube::Error::Api(e)) if e.code == 409 => Ok(Err("(a concurrent writer)".into())),
+            Ok(written) => Ok(Attempt::Holding(written)),
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                Ok(Attempt::HeldBy("(a concurrent writer)".into()))
+            }
             Err(source) => Err(LeaderError::Write {
                 name: self.lease_name(),
                 source,
@@ -362,23 +393,23 @@ async fn renew(
         loop {
             let attempt = Instant::now();
             // Fast path: update the Lease we last wrote; on a conflict, read and decide.
-            let mut lease = latest.lock().map(|l| l.clone()).unwrap_or_default();
+            let mut lease = lock_latest(&latest).clone();
             let previous = lease.spec.clone();
             lease.spec = Some(elector.spec(previous.as_ref(), MicroTime(Timestamp::now())));
             let result = match elector.write(lease).await {
-                Ok(Err(_conflict)) => elector.try_acquire_or_renew(&mut observation).await,
+                Ok(Attempt::HeldBy(_conflict)) => {
+                    elector.try_acquire_or_renew(&mut observation).await
+                }
                 other => other,
             };
             match result {
-                Ok(Ok(written)) => {
-                    if let Ok(mut l) = latest.lock() {
-                        *l = written;
-                    }
+                Ok(Attempt::Holding(written)) => {
+                    *lock_latest(&latest) = written;
                     last_renewal = attempt;
                     guard.renewed(attempt);
                     break;
                 }
-                Ok(Err(holder)) => {
+                Ok(Attempt::HeldBy(holder)) => {
                     tracing::warn!(%holder, "another replica holds the Lease; leadership lost");
                     lost.cancel();
                     return;
@@ -420,7 +451,7 @@ impl Leadership {
         if self.lost.is_cancelled() {
             return;
         }
-        let mut lease = self.latest.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut lease = lock_latest(&self.latest).clone();
         let now = MicroTime(Timestamp::now());
         lease.spec = Some(LeaseSpec {
             holder_identity: None,
@@ -439,6 +470,15 @@ impl Leadership {
             Err(error) => tracing::warn!(%error, "failed to release the Lease"),
         }
     }
+}
+
+/// The Lease as last written. A poisoned lock is recovered: the Lease is replaced whole, so
+/// what a panic left behind is the last Lease written — at worst with a stale
+/// resourceVersion, which the next write finds out (a conflict, then a fresh read). A default
+/// Lease instead (what a skipped read gave before) has no name nor resourceVersion and would
+/// make the renewal fail.
+fn lock_latest(latest: &Mutex<Lease>) -> MutexGuard<'_, Lease> {
+    latest.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A number in [0, 1) that differs between calls and processes.

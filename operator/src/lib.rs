@@ -28,7 +28,7 @@ pub mod table;
 pub mod validate;
 
 pub use config::{Args, LeaseConfig, OperatorConfig};
-pub use controller::{preflight, run};
+pub use controller::{PreflightError, preflight, run};
 pub use metrics::{Metrics, counting_client};
 
 /// Installs the process-wide rustls `CryptoProvider` (ring). kube's rustls and the AWS

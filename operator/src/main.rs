@@ -24,11 +24,8 @@ async fn main() -> anyhow::Result<()> {
         .context("failed to build the Kubernetes client")?;
     let config = args
         .operator_config(&default_namespace)
-        .map_err(anyhow::Error::msg)
         .context("invalid leader election settings")?;
-    sluice_operator::preflight(&client)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    sluice_operator::preflight(&client).await?;
 
     let shutdown = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind(args.metrics_addr)

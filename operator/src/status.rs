@@ -79,46 +79,81 @@ pub struct Observed<'a> {
 /// The operator's part of the status (never `partitions`).
 pub fn job_status(o: &Observed<'_>) -> StreamingJobStatus {
     let job = o.job;
-    let generation = job.metadata.generation;
-    let previous: &[Condition] = job
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let cond = |type_: &str, status: bool, reason: &str, message: String| {
+    let make = ConditionMaker {
+        generation: job.metadata.generation,
+        previous: job
+            .status
+            .as_ref()
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default(),
+        now: &o.now,
+    };
+    let invalid = matches!(o.validity, Validity::Invalid(_));
+    let d = o.deployment.map(DeploymentView::of);
+    let valid = valid_condition(&make, o.validity);
+    let (ready, progressing) = ready_and_progressing(&make, o, d.as_ref(), invalid);
+    let degraded = degraded_condition(&make, o);
+    let phase = phase(invalid, job.spec.suspend, &ready, &degraded);
+    let mut status = StreamingJobStatus {
+        observed_generation: job.metadata.generation,
+        phase: Some(phase.to_owned()),
+        conditions: vec![valid, ready, progressing, degraded],
+        replicas: Some(d.as_ref().map_or(0, |d| d.replicas)),
+        ready_replicas: Some(d.as_ref().map_or(0, |d| d.ready)),
+        ..Default::default()
+    };
+    aggregate(&live_partitions(job, o.live_pods), &mut status);
+    status
+}
+
+/// Makes the job's conditions for its generation, keeping each one's last transition time
+/// from `previous` unless its status changes (see [`conditions::condition`]).
+struct ConditionMaker<'a> {
+    generation: Option<i64>,
+    previous: &'a [Condition],
+    now: &'a Time,
+}
+
+impl ConditionMaker<'_> {
+    fn make(&self, type_: &str, status: bool, reason: &str, message: String) -> Condition {
         conditions::condition(
             type_,
             status,
             reason,
             message,
-            generation,
-            previous,
-            o.now.clone(),
+            self.generation,
+            self.previous,
+            self.now.clone(),
         )
-    };
-    let valid = match o.validity {
-        Validity::Valid => cond(
+    }
+}
+
+/// `Valid`: the first problem's reason, and every problem in the message.
+fn valid_condition(make: &ConditionMaker<'_>, validity: Validity<'_>) -> Condition {
+    match validity {
+        Validity::Valid => make.make(
             VALID,
             true,
             "Valid",
             "the SQL, tables, options and executor settings are valid".to_owned(),
         ),
-        Validity::Invalid(problems) => cond(
+        Validity::Invalid(problems) => make.make(
             VALID,
             false,
             problems.first().map_or("Invalid", |p| p.reason),
             summary(problems),
         ),
-    };
-    let invalid = matches!(o.validity, Validity::Invalid(_));
-    let suspended = job.spec.suspend;
+    }
+}
 
-    let d = o.deployment.map(DeploymentView::of);
-    // The Deployment's generation moved without a change of ours (Kubernetes bumps it for
-    // annotation changes too): nothing new is known until its controller catches up, so the
-    // previous Ready and Progressing stand.
-    let lagging = d.as_ref().is_some_and(|d| !d.observed) && !o.deployment_written;
-    let last_good = match &d {
+/// `Ready` and `Progressing`, from the Deployment `d` (if any).
+fn ready_and_progressing(
+    make: &ConditionMaker<'_>,
+    o: &Observed<'_>,
+    d: Option<&DeploymentView>,
+    invalid: bool,
+) -> (Condition, Condition) {
+    let last_good = match d {
         Some(d) if invalid => format!(
             "{LAST_GOOD_PREFIX}{}; the current one is invalid)",
             d.job_generation
@@ -127,120 +162,147 @@ pub fn job_status(o: &Observed<'_>) -> StreamingJobStatus {
         ),
         _ => String::new(),
     };
-    let carried = match (
-        conditions::find(previous, READY),
-        conditions::find(previous, PROGRESSING),
-    ) {
-        (Some(r), Some(p)) if lagging => {
-            // The state carries over, but whether the current spec is valid is known now.
-            let keep = |c: &Condition, suffix: &str| {
-                let base = c.message.split(LAST_GOOD_PREFIX).next().unwrap_or_default();
-                cond(
-                    &c.type_,
-                    c.status == "True",
-                    &c.reason,
-                    format!("{base}{suffix}"),
-                )
-            };
-            Some((keep(r, &last_good), keep(p, "")))
+    // The Deployment's generation moved without a change of ours (Kubernetes bumps it for
+    // annotation changes too): nothing new is known until its controller catches up, so the
+    // previous Ready and Progressing stand.
+    let lagging = d.is_some_and(|d| !d.observed) && !o.deployment_written;
+    if lagging && let Some(carried) = carried_over(make, &last_good) {
+        return carried;
+    }
+    match d {
+        None => without_deployment(make, invalid),
+        Some(d) => (
+            ready_condition(make, d, o.job.spec.suspend, &last_good),
+            progressing_condition(make, d),
+        ),
+    }
+}
+
+/// The previous `Ready` and `Progressing`, if both exist, carried over — except that whether
+/// the current spec is valid is known now (`last_good`).
+fn carried_over(make: &ConditionMaker<'_>, last_good: &str) -> Option<(Condition, Condition)> {
+    let ready = conditions::find(make.previous, READY)?;
+    let progressing = conditions::find(make.previous, PROGRESSING)?;
+    let keep = |c: &Condition, suffix: &str| {
+        let base = c.message.split(LAST_GOOD_PREFIX).next().unwrap_or_default();
+        make.make(
+            &c.type_,
+            c.status == "True",
+            &c.reason,
+            format!("{base}{suffix}"),
+        )
+    };
+    Some((keep(ready, last_good), keep(progressing, "")))
+}
+
+/// `Ready` and `Progressing` of a job without a Deployment: being created, or invalid.
+fn without_deployment(make: &ConditionMaker<'_>, invalid: bool) -> (Condition, Condition) {
+    let (reason, message) = if invalid {
+        (
+            "Invalid",
+            "no executors run: the spec is invalid (see the Valid condition)",
+        )
+    } else {
+        ("Creating", "the executors' Deployment is being created")
+    };
+    (
+        make.make(READY, false, reason, message.to_owned()),
+        make.make(PROGRESSING, !invalid, reason, message.to_owned()),
+    )
+}
+
+/// `Ready`: every desired executor ready (or, suspended, none left).
+fn ready_condition(
+    make: &ConditionMaker<'_>,
+    d: &DeploymentView,
+    suspended: bool,
+    last_good: &str,
+) -> Condition {
+    if d.desired == 0 && suspended {
+        if d.replicas == 0 {
+            make.make(
+                READY,
+                true,
+                "Suspended",
+                format!("suspended: no executors run{last_good}"),
+            )
+        } else {
+            make.make(
+                READY,
+                false,
+                "Suspending",
+                format!("{} executor(s) still stopping{last_good}", d.replicas),
+            )
         }
-        _ => None,
-    };
-    let (ready, progressing) = match (&d, carried) {
-        (_, Some(carried)) => carried,
-        (d, None) => match d {
-            None => {
-                let (reason, message) = if invalid {
-                    (
-                        "Invalid",
-                        "no executors run: the spec is invalid (see the Valid condition)",
-                    )
-                } else {
-                    ("Creating", "the executors' Deployment is being created")
-                };
-                (
-                    cond(READY, false, reason, message.to_owned()),
-                    cond(PROGRESSING, !invalid, reason, message.to_owned()),
-                )
-            }
-            Some(d) => {
-                let ready = if d.desired == 0 && suspended {
-                    if d.replicas == 0 {
-                        cond(
-                            READY,
-                            true,
-                            "Suspended",
-                            format!("suspended: no executors run{last_good}"),
-                        )
-                    } else {
-                        cond(
-                            READY,
-                            false,
-                            "Suspending",
-                            format!("{} executor(s) still stopping{last_good}", d.replicas),
-                        )
-                    }
-                } else if d.rolled_out() && d.ready >= d.desired {
-                    cond(
-                        READY,
-                        true,
-                        "ExecutorsReady",
-                        format!("{}/{} executors ready{last_good}", d.ready, d.desired),
-                    )
-                } else {
-                    cond(
-                        READY,
-                        false,
-                        "ExecutorsNotReady",
-                        format!("{}/{} executors ready{last_good}", d.ready, d.desired),
-                    )
-                };
-                let progressing = if !d.observed {
-                    cond(
-                        PROGRESSING,
-                        true,
-                        "RollingOut",
-                        "the Deployment has not yet seen the new configuration".to_owned(),
-                    )
-                } else if d.updated < d.desired {
-                    cond(
-                        PROGRESSING,
-                        true,
-                        "RollingOut",
-                        format!(
-                            "{}/{} executors run the new configuration",
-                            d.updated, d.desired
-                        ),
-                    )
-                } else if d.replicas != d.desired {
-                    cond(
-                        PROGRESSING,
-                        true,
-                        "Scaling",
-                        format!("{} executors, {} wanted", d.replicas, d.desired),
-                    )
-                } else {
-                    cond(
-                        PROGRESSING,
-                        false,
-                        "RolloutComplete",
-                        format!("{} executors run the current configuration", d.desired),
-                    )
-                };
-                (ready, progressing)
-            }
-        },
-    };
-    let degraded = match degradation(o) {
-        Some((reason, message)) => cond(DEGRADED, true, reason, message),
-        None => cond(
+    } else if d.rolled_out() && d.ready >= d.desired {
+        make.make(
+            READY,
+            true,
+            "ExecutorsReady",
+            format!("{}/{} executors ready{last_good}", d.ready, d.desired),
+        )
+    } else {
+        make.make(
+            READY,
+            false,
+            "ExecutorsNotReady",
+            format!("{}/{} executors ready{last_good}", d.ready, d.desired),
+        )
+    }
+}
+
+/// `Progressing`: a rollout or a scale under way, or complete.
+fn progressing_condition(make: &ConditionMaker<'_>, d: &DeploymentView) -> Condition {
+    if !d.observed {
+        make.make(
+            PROGRESSING,
+            true,
+            "RollingOut",
+            "the Deployment has not yet seen the new configuration".to_owned(),
+        )
+    } else if d.updated < d.desired {
+        make.make(
+            PROGRESSING,
+            true,
+            "RollingOut",
+            format!(
+                "{}/{} executors run the new configuration",
+                d.updated, d.desired
+            ),
+        )
+    } else if d.replicas != d.desired {
+        make.make(
+            PROGRESSING,
+            true,
+            "Scaling",
+            format!("{} executors, {} wanted", d.replicas, d.desired),
+        )
+    } else {
+        make.make(
+            PROGRESSING,
+            false,
+            "RolloutComplete",
+            format!("{} executors run the current configuration", d.desired),
+        )
+    }
+}
+
+/// `Degraded`: see [`degradation`].
+fn degraded_condition(make: &ConditionMaker<'_>, o: &Observed<'_>) -> Condition {
+    match degradation(o) {
+        Some((reason, message)) => make.make(DEGRADED, true, reason, message),
+        None => make.make(
             DEGRADED,
             false,
             "AsExpected",
             "no executor failures seen".to_owned(),
         ),
-    };
-    let phase = if invalid || degraded.status == "True" {
+    }
+}
+
+/// The phase: Failed (invalid or degraded), Suspended, Running (ready) or Pending.
+fn phase(invalid: bool, suspended: bool, ready: &Condition, degraded: &Condition) -> &'static str {
+    if invalid || degraded.status == "True" {
         FAILED
     } else if suspended {
         SUSPENDED
@@ -248,25 +310,22 @@ pub fn job_status(o: &Observed<'_>) -> StreamingJobStatus {
         RUNNING
     } else {
         PENDING
-    };
-    let mut status = StreamingJobStatus {
-        observed_generation: generation,
-        phase: Some(phase.to_owned()),
-        conditions: vec![valid, ready, progressing, degraded],
-        replicas: Some(d.as_ref().map_or(0, |d| d.replicas)),
-        ready_replicas: Some(d.as_ref().map_or(0, |d| d.ready)),
-        ..Default::default()
-    };
-    let live: Vec<&PartitionStatus> = job
-        .status
+    }
+}
+
+/// The `status.partitions` entries of executor pods that still exist (an entry that names no
+/// pod is kept).
+fn live_partitions<'a>(
+    job: &'a StreamingJob,
+    live_pods: &BTreeSet<String>,
+) -> Vec<&'a PartitionStatus> {
+    job.status
         .as_ref()
         .map(|s| s.partitions.as_slice())
         .unwrap_or_default()
         .iter()
-        .filter(|p| p.pod.as_ref().is_none_or(|pod| o.live_pods.contains(pod)))
-        .collect();
-    aggregate(&live, &mut status);
-    status
+        .filter(|p| p.pod.as_ref().is_none_or(|pod| live_pods.contains(pod)))
+        .collect()
 }
 
 /// Sums the partitions' counters into the totals; no entries, no totals.

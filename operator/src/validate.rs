@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::core::v1::{PodSpec, ResourceRequirements};
 use kube::{Resource, ResourceExt};
-use sluice_crds::{StreamingJob, StreamingTable};
+use sluice_crds::{PodTemplateOverlay, StreamingJob, StreamingTable};
 use sluice_executor::job::{self, Subject};
 
 use crate::overlay;
@@ -151,7 +152,7 @@ fn job_problems(
 /// Kubernetes' own limits on the executor container's resources, which the API server would
 /// otherwise only report when the Deployment is applied: no negative quantities, and standard
 /// or fully qualified (`example.com/gpu`) resource names.
-fn resource_problems(r: &k8s_openapi::api::core::v1::ResourceRequirements) -> Vec<String> {
+fn resource_problems(r: &ResourceRequirements) -> Vec<String> {
     let mut out = Vec::new();
     for (which, map) in [("requests", &r.requests), ("limits", &r.limits)] {
         for (name, q) in map.iter().flatten() {
@@ -183,7 +184,83 @@ pub fn validate_job(
 ) -> Result<ValidJob, Vec<JobProblem>> {
     let name = job.name_any();
     let namespace = job.namespace().unwrap_or_else(|| "default".to_owned());
+    let spec = &job.spec;
     let mut problems = Vec::new();
+    let resources = field_problems(job, &name, policy, executor_accounts, &mut problems);
+    let validated = match job::validate(job, tables) {
+        Ok(v) => Some(v),
+        Err(errors) => {
+            problems.extend(job_problems(errors, &spec.sql, tables));
+            None
+        }
+    };
+    let Some(validated) = validated else {
+        return Err(problems);
+    };
+    let service_account = spec
+        .service_account_name
+        .clone()
+        .unwrap_or_else(|| render::child_name(&name));
+    let base = render::pod_spec(&PodInputs {
+        job: &name,
+        image: spec.image.as_deref().unwrap_or(&policy.default_image),
+        image_pull_policy: spec.image_pull_policy.as_deref(),
+        service_account: &service_account,
+        metrics_port: validated.settings.metrics_port,
+        resources,
+        secrets: &validated.secrets,
+    });
+    let overlay = spec.pod_template.clone().unwrap_or_default();
+    let mut pod_spec = overlaid_pod_spec(base, &overlay, policy, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    policy::harden(&mut pod_spec, policy, &service_account);
+    let used: Vec<&StreamingTable> = validated
+        .tables
+        .iter()
+        .filter_map(|resource| {
+            tables.iter().find(|t| {
+                let ns = t.namespace().unwrap_or_else(|| "default".to_owned());
+                format!("{ns}/{}", t.name_any()) == *resource
+            })
+        })
+        .collect();
+    let (config, config_hash) = render::executor_config(job, &namespace, &used);
+    let (pod_labels, pod_annotations) = match overlay.metadata {
+        Some(m) => (m.labels, m.annotations),
+        None => (BTreeMap::new(), BTreeMap::new()),
+    };
+    Ok(ValidJob {
+        namespace,
+        generation: job.metadata.generation.unwrap_or_default(),
+        owner: job.controller_owner_ref(&()),
+        replicas: if spec.suspend { 0 } else { spec.parallelism },
+        owns_service_account: spec.service_account_name.is_none(),
+        service_account,
+        config,
+        config_hash,
+        pod_labels,
+        pod_annotations,
+        pod_spec,
+        tables: validated.tables.clone(),
+        sql_names: vec![
+            validated.plan.source.name.clone(),
+            validated.plan.sink.name.clone(),
+        ],
+        name,
+    })
+}
+
+/// Checks the job's own fields (name, image, ServiceAccount, resources, log filter) into
+/// `problems`; returns its resources if they are valid.
+fn field_problems(
+    job: &StreamingJob,
+    name: &str,
+    policy: &Policy,
+    executor_accounts: &BTreeSet<String>,
+    problems: &mut Vec<JobProblem>,
+) -> Option<ResourceRequirements> {
     let mut problem =
         |reason: &'static str, message: String| problems.push(JobProblem { reason, message });
     if name.len() > MAX_NAME_LEN {
@@ -265,30 +342,17 @@ pub fn validate_job(
             ),
         );
     }
-    let validated = match job::validate(job, tables) {
-        Ok(v) => Some(v),
-        Err(errors) => {
-            problems.extend(job_problems(errors, &spec.sql, tables));
-            None
-        }
-    };
-    let Some(validated) = validated else {
-        return Err(problems);
-    };
-    let service_account = spec
-        .service_account_name
-        .clone()
-        .unwrap_or_else(|| render::child_name(&name));
-    let base = render::pod_spec(&PodInputs {
-        job: &name,
-        image: spec.image.as_deref().unwrap_or(&policy.default_image),
-        image_pull_policy: spec.image_pull_policy.as_deref(),
-        service_account: &service_account,
-        metrics_port: validated.settings.metrics_port,
-        resources,
-        secrets: &validated.secrets,
-    });
-    let overlay = spec.pod_template.clone().unwrap_or_default();
+    resources
+}
+
+/// The rendered pod spec `base` with the job's pod template `overlay` merged in, unless the
+/// policy refuses the overlay; the refusals and merge problems go into `problems`.
+fn overlaid_pod_spec(
+    base: PodSpec,
+    overlay: &PodTemplateOverlay,
+    policy: &Policy,
+    problems: &mut Vec<JobProblem>,
+) -> PodSpec {
     let rendered_volumes: Vec<&str> = base
         .volumes
         .iter()
@@ -315,7 +379,7 @@ pub fn validate_job(
         message,
     }));
     let overlay_spec = overlay.spec.as_ref().filter(|_| !overlay_refused);
-    let mut pod_spec = match overlay_spec {
+    let pod_spec = match overlay_spec {
         None => base,
         Some(o) => match overlay::merge_pod_spec(&base, o) {
             Ok(merged) => merged,
@@ -341,44 +405,7 @@ pub fn validate_job(
             ),
         });
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    policy::harden(&mut pod_spec, policy, &service_account);
-    let used: Vec<&StreamingTable> = validated
-        .tables
-        .iter()
-        .filter_map(|resource| {
-            tables.iter().find(|t| {
-                let ns = t.namespace().unwrap_or_else(|| "default".to_owned());
-                format!("{ns}/{}", t.name_any()) == *resource
-            })
-        })
-        .collect();
-    let (config, config_hash) = render::executor_config(job, &namespace, &used);
-    let (pod_labels, pod_annotations) = match overlay.metadata {
-        Some(m) => (m.labels, m.annotations),
-        None => (BTreeMap::new(), BTreeMap::new()),
-    };
-    Ok(ValidJob {
-        namespace,
-        generation: job.metadata.generation.unwrap_or_default(),
-        owner: job.controller_owner_ref(&()),
-        replicas: if spec.suspend { 0 } else { spec.parallelism },
-        owns_service_account: spec.service_account_name.is_none(),
-        service_account,
-        config,
-        config_hash,
-        pod_labels,
-        pod_annotations,
-        pod_spec,
-        tables: validated.tables.clone(),
-        sql_names: vec![
-            validated.plan.source.name.clone(),
-            validated.plan.sink.name.clone(),
-        ],
-        name,
-    })
+    pod_spec
 }
 
 /// One line for a condition: every problem, `; `-separated, capped to what a condition holds.

@@ -168,6 +168,13 @@ async fn client_for(kubeconfig: &Path) -> anyhow::Result<Client> {
     Ok(Client::try_from(config)?)
 }
 
+/// The namespace the bench applies its tables and jobs to.
+const NS: &str = "sluice-bench";
+
+/// Metric families read from the operator's `/metrics`.
+const API_REQUESTS: &str = "sluice_operator_api_requests_total";
+const WRITES: &str = "sluice_operator_writes_total";
+
 async fn run(args: Args) -> anyhow::Result<()> {
     sluice_operator::install_crypto_provider();
     let server = match &args.kubeconfig {
@@ -184,17 +191,55 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let client = client_for(&kubeconfig).await?;
     install_crds(&client).await?;
-    let ns = "sluice-bench";
+    let template = prepare_namespace(&client).await?;
+    let (operator, log_path) = start_operator(&args, &kubeconfig).await?;
+    let requests_before = operator.sum(API_REQUESTS).await.unwrap_or(0.0);
+
+    let jobs: Api<StreamingJob> = Api::namespaced(client.clone(), NS);
+    let t0 = Instant::now();
+    apply_jobs(&jobs, template, &args).await?;
+    let applied = t0.elapsed();
+    eprintln!(
+        "applied in {:.1}s; waiting for Deployments...",
+        applied.as_secs_f64()
+    );
+    let handled = wait_until_handled(&client, &jobs, args.jobs, t0).await?;
+    let peak_after_burst = operator.proc_status("VmHWM:").unwrap_or(0);
+    let requests_burst = operator.sum(API_REQUESTS).await.unwrap_or(0.0) - requests_before;
+    settle(&operator).await?;
+    let rest = measure_at_rest(&operator, args.rest_seconds).await;
+    let stopped = stop_gracefully(operator);
+    let pods = Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client.clone(), NS)
+        .list_metadata(&ListParams::default())
+        .await?
+        .items
+        .len();
+    print_report(&Report {
+        jobs: args.jobs,
+        applied,
+        handled,
+        requests_burst,
+        peak_after_burst,
+        rest,
+        pods,
+        stopped,
+        log_path,
+    });
+    Ok(())
+}
+
+/// Creates the namespace and the example's tables; returns the example's job.
+async fn prepare_namespace(client: &Client) -> anyhow::Result<StreamingJob> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut namespace = Namespace::default();
-    namespace.metadata.name = Some(ns.to_owned());
+    namespace.metadata.name = Some(NS.to_owned());
     let _ = namespaces.create(&PostParams::default(), &namespace).await;
     let m = sluice_crds::Manifests::load(&[root().join("examples/stock-ticks.yaml")])
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let tables: Api<StreamingTable> = Api::namespaced(client.clone(), ns);
+    let tables: Api<StreamingTable> = Api::namespaced(client.clone(), NS);
     for (t, _) in &m.tables {
         let mut t = t.clone();
-        t.metadata.namespace = Some(ns.to_owned());
+        t.metadata.namespace = Some(NS.to_owned());
         tables
             .patch(
                 &t.name_any(),
@@ -204,8 +249,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await?;
     }
     let (template, _) = m.job(None).map_err(anyhow::Error::msg)?.clone();
+    Ok(template)
+}
 
-    // The operator, as a process.
+/// Starts the operator as a process and waits until it leads; returns it and its log file.
+async fn start_operator(args: &Args, kubeconfig: &Path) -> anyhow::Result<(Operator, PathBuf)> {
     let exe = match &args.operator {
         Some(p) => p.clone(),
         None => std::env::current_exe()?
@@ -219,7 +267,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let log_path = std::env::temp_dir().join("sluice-operator-bench.log");
     let log = std::fs::File::create(&log_path)?;
     let child = Command::new(&exe)
-        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("SLUICE_LOG", "warn")
         .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
         .stdout(log.try_clone()?)
@@ -250,14 +298,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         args.jobs
     );
-    let requests_before = operator
-        .sum("sluice_operator_api_requests_total")
-        .await
-        .unwrap_or(0.0);
+    Ok((operator, log_path))
+}
 
-    // Apply the jobs.
-    let jobs: Api<StreamingJob> = Api::namespaced(client.clone(), ns);
-    let t0 = Instant::now();
+/// Creates `args.jobs` copies of `template`, `args.concurrency` at a time.
+async fn apply_jobs(
+    jobs: &Api<StreamingJob>,
+    template: StreamingJob,
+    args: &Args,
+) -> anyhow::Result<()> {
     let template = Arc::new(template);
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..args.jobs)
         .map(|i| {
@@ -266,7 +315,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             async move {
                 let mut job = (*template).clone();
                 job.metadata.name = Some(format!("job-{i:04}"));
-                job.metadata.namespace = Some(ns.to_owned());
+                job.metadata.namespace = Some(NS.to_owned());
                 jobs.create(&PostParams::default(), &job).await?;
                 Ok(())
             }
@@ -277,20 +326,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(e) = results.into_iter().find_map(Result::err) {
         return Err(e.context("create a job"));
     }
-    let applied = t0.elapsed();
-    eprintln!(
-        "applied in {:.1}s; waiting for Deployments...",
-        applied.as_secs_f64()
-    );
+    Ok(())
+}
 
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+/// How long after `t0` every job had its Deployment, and a Valid status of its generation.
+struct Handled {
+    all_deployments: Option<Duration>,
+    all_status: Option<Duration>,
+}
+
+/// Polls (coarsely) until all `count` jobs have their Deployment and status.
+async fn wait_until_handled(
+    client: &Client,
+    jobs: &Api<StreamingJob>,
+    count: usize,
+    t0: Instant,
+) -> anyhow::Result<Handled> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
     let selector = ListParams::default().labels(&sluice_operator::render::managed_selector());
     let mut all_deployments = None;
     let mut all_status = None;
     while all_deployments.is_none() || all_status.is_none() {
         if all_deployments.is_none() {
             let n = deployments.list_metadata(&selector).await?.items.len();
-            if n >= args.jobs {
+            if n >= count {
                 all_deployments = Some(t0.elapsed());
                 eprintln!(
                     "all {n} Deployments after {:.1}s",
@@ -311,7 +370,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     })
                 })
                 .count();
-            if n >= args.jobs {
+            if n >= count {
                 all_status = Some(t0.elapsed());
             }
         }
@@ -321,27 +380,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         // Coarse polling: listing 1,000 jobs is work for the API server the operator shares.
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let peak_after_burst = operator.proc_status("VmHWM:").unwrap_or(0);
-    let requests_burst = operator
-        .sum("sluice_operator_api_requests_total")
-        .await
-        .unwrap_or(0.0)
-        - requests_before;
+    Ok(Handled {
+        all_deployments,
+        all_status,
+    })
+}
 
-    // Settle: no write for 15 s (pods are created by the controller-manager meanwhile).
+/// Settle: no write for 15 s (pods are created by the controller-manager meanwhile).
+async fn settle(operator: &Operator) -> anyhow::Result<()> {
     eprintln!("waiting for the operator to settle (no writes for 15s)...");
-    let mut last = operator
-        .sum("sluice_operator_writes_total")
-        .await
-        .unwrap_or(0.0);
+    let mut last = operator.sum(WRITES).await.unwrap_or(0.0);
     let mut quiet_since = Instant::now();
     let settle_start = Instant::now();
     while quiet_since.elapsed() < Duration::from_secs(15) {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = operator
-            .sum("sluice_operator_writes_total")
-            .await
-            .unwrap_or(0.0);
+        let now = operator.sum(WRITES).await.unwrap_or(0.0);
         if now != last {
             last = now;
             quiet_since = Instant::now();
@@ -350,105 +403,128 @@ async fn run(args: Args) -> anyhow::Result<()> {
             bail!("the operator kept writing for 15 minutes");
         }
     }
-    eprintln!("measuring {}s at rest...", args.rest_seconds);
-    let r0 = operator
-        .sum("sluice_operator_api_requests_total")
-        .await
-        .unwrap_or(0.0);
-    let w0 = operator
-        .sum("sluice_operator_writes_total")
-        .await
-        .unwrap_or(0.0);
+    Ok(())
+}
+
+/// What the operator did and used at rest.
+struct AtRest {
+    minutes: f64,
+    requests: f64,
+    writes: f64,
+    /// `verb rate` per minute, for the verbs used.
+    by_verb: Vec<String>,
+    rss: u64,
+    peak: u64,
+    reconciles: f64,
+}
+
+/// Measures the operator at rest for `seconds`.
+async fn measure_at_rest(operator: &Operator, seconds: u64) -> AtRest {
+    eprintln!("measuring {seconds}s at rest...");
+    let r0 = operator.sum(API_REQUESTS).await.unwrap_or(0.0);
+    let w0 = operator.sum(WRITES).await.unwrap_or(0.0);
     let verbs0 = operator.requests_by_verb().await;
     let rest = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.rest_seconds)).await;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
     let verbs1 = operator.requests_by_verb().await;
-    let r1 = operator
-        .sum("sluice_operator_api_requests_total")
-        .await
-        .unwrap_or(0.0);
-    let w1 = operator
-        .sum("sluice_operator_writes_total")
-        .await
-        .unwrap_or(0.0);
+    let r1 = operator.sum(API_REQUESTS).await.unwrap_or(0.0);
+    let w1 = operator.sum(WRITES).await.unwrap_or(0.0);
     let minutes = rest.elapsed().as_secs_f64() / 60.0;
-    let rss_rest = operator.proc_status("VmRSS:").unwrap_or(0);
-    let peak = operator.proc_status("VmHWM:").unwrap_or(0);
-    let reconciles = operator
-        .sum("sluice_operator_reconciliations_total")
-        .await
-        .unwrap_or(0.0);
+    AtRest {
+        minutes,
+        requests: r1 - r0,
+        writes: w1 - w0,
+        by_verb: verbs1
+            .iter()
+            .map(|(verb, n)| (verb, n - verbs0.get(verb).copied().unwrap_or(0.0)))
+            .filter(|(_, n)| *n > 0.0)
+            .map(|(verb, n)| format!("{verb} {:.1}", n / minutes))
+            .collect(),
+        rss: operator.proc_status("VmRSS:").unwrap_or(0),
+        peak: operator.proc_status("VmHWM:").unwrap_or(0),
+        reconciles: operator
+            .sum("sluice_operator_reconciliations_total")
+            .await
+            .unwrap_or(0.0),
+    }
+}
 
-    // Graceful shutdown.
+/// Sends SIGTERM and waits for the operator to exit; returns how long that took.
+fn stop_gracefully(mut operator: Operator) -> Duration {
     let t_stop = Instant::now();
     let _ = Command::new("kill")
         .args(["-TERM", &operator.child.id().to_string()])
         .status();
-    let mut operator = operator;
     let _ = operator.child.wait();
-    let stopped = t_stop.elapsed();
+    t_stop.elapsed()
+}
 
-    let pods = Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client.clone(), ns)
-        .list_metadata(&ListParams::default())
-        .await?
-        .items
-        .len();
+/// Everything the bench prints.
+struct Report {
+    jobs: usize,
+    applied: Duration,
+    handled: Handled,
+    requests_burst: f64,
+    peak_after_burst: u64,
+    rest: AtRest,
+    pods: usize,
+    stopped: Duration,
+    log_path: PathBuf,
+}
+
+fn print_report(r: &Report) {
     let mb = |kb: u64| kb as f64 / 1024.0;
     println!(
         "sluice-operator bench: {} jobs (parallelism 1), one API server v1.20.2 on loopback",
-        args.jobs
+        r.jobs
     );
     println!(
         "  jobs applied in                      {:>8.1} s",
-        applied.as_secs_f64()
+        r.applied.as_secs_f64()
     );
     println!(
         "  all Deployments exist after          {:>8.1} s",
-        all_deployments.unwrap_or_default().as_secs_f64()
+        r.handled.all_deployments.unwrap_or_default().as_secs_f64()
     );
     println!(
         "  all job statuses Valid after         {:>8.1} s",
-        all_status.unwrap_or_default().as_secs_f64()
+        r.handled.all_status.unwrap_or_default().as_secs_f64()
     );
     println!(
         "  API requests during the burst        {:>8.0}",
-        requests_burst
+        r.requests_burst
     );
-    println!("  reconciles in total                  {:>8.0}", reconciles);
+    println!(
+        "  reconciles in total                  {:>8.0}",
+        r.rest.reconciles
+    );
     println!(
         "  operator peak RSS after the burst    {:>8.1} MiB",
-        mb(peak_after_burst)
+        mb(r.peak_after_burst)
     );
     println!(
         "  operator peak RSS (VmHWM)            {:>8.1} MiB",
-        mb(peak)
+        mb(r.rest.peak)
     );
     println!(
         "  operator RSS at rest                 {:>8.1} MiB",
-        mb(rss_rest)
+        mb(r.rest.rss)
     );
     println!(
         "  API requests per minute at rest      {:>8.1}   (writes per minute: {:.1})",
-        (r1 - r0) / minutes,
-        (w1 - w0) / minutes
+        r.rest.requests / r.rest.minutes,
+        r.rest.writes / r.rest.minutes
     );
-    let at_rest: Vec<String> = verbs1
-        .iter()
-        .map(|(verb, n)| (verb, n - verbs0.get(verb).copied().unwrap_or(0.0)))
-        .filter(|(_, n)| *n > 0.0)
-        .map(|(verb, n)| format!("{verb} {:.1}", n / minutes))
-        .collect();
     println!(
         "    by verb, per minute                  {}   (the Lease is renewed every 5 s)",
-        at_rest.join(", ")
+        r.rest.by_verb.join(", ")
     );
-    println!("  executor pods created (Pending)      {:>8}", pods);
+    println!("  executor pods created (Pending)      {:>8}", r.pods);
     println!(
         "  graceful shutdown took               {:>8.2} s",
-        stopped.as_secs_f64()
+        r.stopped.as_secs_f64()
     );
-    println!("  operator log: {}", log_path.display());
-    Ok(())
+    println!("  operator log: {}", r.log_path.display());
 }
 
 async fn install_crds(client: &Client) -> anyhow::Result<()> {
