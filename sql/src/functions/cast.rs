@@ -66,13 +66,7 @@ enum CastKind {
 
 fn cast_kind(from_arrow: &DataType, from: &SqlType, to: &SqlType) -> CastKind {
     use SqlTypeKind::*;
-    let int_rank = |k: &SqlTypeKind| match k {
-        TinyInt => Some(1),
-        SmallInt => Some(2),
-        Int => Some(3),
-        BigInt => Some(4),
-        _ => None,
-    };
+    let int_rank = SqlTypeKind::integer_rank;
     if from_arrow == &DataType::Null {
         return CastKind::Arrow;
     }
