@@ -224,6 +224,30 @@ impl Catalog {
 }
 
 #[cfg(test)]
+impl TableDef {
+    /// A `filesystem`/`json` table of `(name, Flink type)` columns, for tests.
+    pub(crate) fn for_test(name: &str, columns: &[(&str, &str)]) -> TableDef {
+        TableDef {
+            name: name.to_owned(),
+            resource: format!("test/{name}"),
+            connector: "filesystem".to_owned(),
+            format: Some("json".to_owned()),
+            columns: columns
+                .iter()
+                .map(|(n, t)| Column {
+                    name: (*n).to_owned(),
+                    ty: SqlType::parse(t).unwrap(),
+                    metadata: None,
+                })
+                .collect(),
+            partitioned_by: Vec::new(),
+            options: BTreeMap::new(),
+            secret_options: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -4,16 +4,16 @@
 //! - [`catalog`]: tables as declared by `StreamingTable` resources.
 //! - [`planner`]: `INSERT INTO ... SELECT ... FROM ... WHERE ...` onto DataFusion expressions.
 //! - [`functions`]: Flink's functions (`DATE_FORMAT` with Java patterns, ...).
-//! - [`java_time`], [`java_text`]: Java's date-time patterns and number/time text, which Flink's
-//!   output follows to the character.
+//! - [`java`]: the JDK's date-time patterns, number text and parsers, which Flink's output
+//!   follows to the character (a leaf: it uses nothing of the crate but [`calendar`]).
+//! - [`calendar`]: proleptic Gregorian day numbers for any year (a leaf).
 
+pub mod calendar;
 pub mod catalog;
 pub mod dialect;
 pub mod error;
 pub mod functions;
-pub mod java_sdf;
-pub mod java_text;
-pub mod java_time;
+pub mod java;
 pub mod planner;
 pub mod types;
 

@@ -76,6 +76,19 @@ pub struct TypeParseError {
     pub message: String,
 }
 
+impl SqlTypeKind {
+    /// TINYINT < SMALLINT < INT < BIGINT, for widening; `None` for other types.
+    pub fn integer_rank(&self) -> Option<u8> {
+        match self {
+            SqlTypeKind::TinyInt => Some(1),
+            SqlTypeKind::SmallInt => Some(2),
+            SqlTypeKind::Int => Some(3),
+            SqlTypeKind::BigInt => Some(4),
+            _ => None,
+        }
+    }
+}
+
 impl SqlType {
     /// A nullable type.
     pub fn nullable(kind: SqlTypeKind) -> SqlType {
@@ -201,13 +214,7 @@ impl SqlType {
     /// character into character, TIMESTAMP into TIMESTAMP/TIMESTAMP_LTZ/DATE/TIME.
     pub fn accepts(&self, from: &SqlType) -> bool {
         use SqlTypeKind::*;
-        let int_rank = |k: &SqlTypeKind| match k {
-            TinyInt => Some(1),
-            SmallInt => Some(2),
-            Int => Some(3),
-            BigInt => Some(4),
-            _ => None,
-        };
+        let int_rank = SqlTypeKind::integer_rank;
         let exact = |k: &SqlTypeKind| int_rank(k).is_some() || matches!(k, Decimal(..));
         let numeric = |k: &SqlTypeKind| exact(k) || matches!(k, Float | Double);
         match (&self.kind, &from.kind) {
@@ -422,6 +429,92 @@ impl<'a> TypeParser<'a> {
         Ok(p as u8)
     }
 
+    /// `DECIMAL[(p[, s])]` after its keyword (default `DECIMAL(10, 0)`).
+    fn decimal(&mut self) -> Result<SqlTypeKind, TypeParseError> {
+        let (mut p, mut s) = (10, 0);
+        if self.peek().is_some_and(|t| t.text == "(") {
+            self.pos += 1;
+            let at = self.peek().map_or(self.end(), |t| t.start);
+            p = self.number()?;
+            if self.peek().is_some_and(|t| t.text == ",") {
+                self.pos += 1;
+                s = self.number()?;
+            }
+            self.expect(")")?;
+            if !(1..=38).contains(&p) || s > p {
+                return Err(self.error_at(
+                    at,
+                    format!(
+                        "DECIMAL({p}, {s}) is out of range: precision 1 to 38, scale 0 to precision"
+                    ),
+                ));
+            }
+        }
+        Ok(SqlTypeKind::Decimal(p as u8, s as i8))
+    }
+
+    /// `TIME[(p)] [WITHOUT TIME ZONE]` after `TIME`.
+    fn time(&mut self) -> Result<SqlTypeKind, TypeParseError> {
+        let p = self.time_precision(0)?;
+        if self.keyword("WITHOUT") {
+            self.expect("TIME")?;
+            self.expect("ZONE")?;
+        }
+        Ok(SqlTypeKind::Time(p))
+    }
+
+    /// `TIMESTAMP[(p)] [WITH LOCAL TIME ZONE | WITHOUT TIME ZONE]` after `TIMESTAMP`.
+    fn timestamp(&mut self) -> Result<SqlTypeKind, TypeParseError> {
+        let p = self.time_precision(6)?;
+        if self.keyword("WITH") {
+            self.expect("LOCAL")?;
+            self.expect("TIME")?;
+            self.expect("ZONE")?;
+            Ok(SqlTypeKind::TimestampLtz(p))
+        } else {
+            if self.keyword("WITHOUT") {
+                self.expect("TIME")?;
+                self.expect("ZONE")?;
+            }
+            Ok(SqlTypeKind::Timestamp(p))
+        }
+    }
+
+    /// `ROW<name type, ...>` or `ROW(name type, ...)` after `ROW`.
+    fn row(&mut self) -> Result<SqlTypeKind, TypeParseError> {
+        let close = if self.peek().is_some_and(|t| t.text == "(") {
+            ")"
+        } else {
+            ">"
+        };
+        self.expect(if close == ")" { "(" } else { "<" })?;
+        let mut fields = Vec::new();
+        loop {
+            let name = match self.next() {
+                Some(t) => t.text.trim_matches('`').to_owned(),
+                None => {
+                    return Err(self.error_at(self.end(), "expected a field name".to_owned()));
+                }
+            };
+            let ty = self.parse_type()?;
+            fields.push((name, ty));
+            match self.next() {
+                Some(t) if t.text == "," => continue,
+                Some(t) if t.text == close => break,
+                Some(t) => {
+                    return Err(self.error_at(
+                        t.start,
+                        format!("expected ',' or '{close}', found {:?}", t.text),
+                    ));
+                }
+                None => {
+                    return Err(self.error_at(self.end(), format!("expected '{close}' at the end")));
+                }
+            }
+        }
+        Ok(SqlTypeKind::Row(fields))
+    }
+
     fn parse_type(&mut self) -> Result<SqlType, TypeParseError> {
         let Some(tok) = self.next() else {
             return Err(self.error_at(0, format!("empty type; use one of {KNOWN}")));
@@ -441,26 +534,7 @@ impl<'a> TypeParser<'a> {
             "BYTES" => SqlTypeKind::Varbinary(MAX_LENGTH),
             "BINARY" => SqlTypeKind::Binary(self.optional_length()?.unwrap_or(1)),
             "VARBINARY" => SqlTypeKind::Varbinary(self.optional_length()?.unwrap_or(1)),
-            "DECIMAL" | "DEC" | "NUMERIC" => {
-                let (mut p, mut s) = (10, 0);
-                if self.peek().is_some_and(|t| t.text == "(") {
-                    self.pos += 1;
-                    let at = self.peek().map_or(self.end(), |t| t.start);
-                    p = self.number()?;
-                    if self.peek().is_some_and(|t| t.text == ",") {
-                        self.pos += 1;
-                        s = self.number()?;
-                    }
-                    self.expect(")")?;
-                    if !(1..=38).contains(&p) || s > p {
-                        return Err(self.error_at(
-                            at,
-                            format!("DECIMAL({p}, {s}) is out of range: precision 1 to 38, scale 0 to precision"),
-                        ));
-                    }
-                }
-                SqlTypeKind::Decimal(p as u8, s as i8)
-            }
+            "DECIMAL" | "DEC" | "NUMERIC" => self.decimal()?,
             "TINYINT" => SqlTypeKind::TinyInt,
             "SMALLINT" => SqlTypeKind::SmallInt,
             "INT" | "INTEGER" => SqlTypeKind::Int,
@@ -471,29 +545,8 @@ impl<'a> TypeParser<'a> {
                 SqlTypeKind::Double
             }
             "DATE" => SqlTypeKind::Date,
-            "TIME" => {
-                let p = self.time_precision(0)?;
-                if self.keyword("WITHOUT") {
-                    self.expect("TIME")?;
-                    self.expect("ZONE")?;
-                }
-                SqlTypeKind::Time(p)
-            }
-            "TIMESTAMP" => {
-                let p = self.time_precision(6)?;
-                if self.keyword("WITH") {
-                    self.expect("LOCAL")?;
-                    self.expect("TIME")?;
-                    self.expect("ZONE")?;
-                    SqlTypeKind::TimestampLtz(p)
-                } else {
-                    if self.keyword("WITHOUT") {
-                        self.expect("TIME")?;
-                        self.expect("ZONE")?;
-                    }
-                    SqlTypeKind::Timestamp(p)
-                }
-            }
+            "TIME" => self.time()?,
+            "TIMESTAMP" => self.timestamp()?,
             "TIMESTAMP_LTZ" => SqlTypeKind::TimestampLtz(self.time_precision(6)?),
             "ARRAY" => {
                 self.expect("<")?;
@@ -509,43 +562,7 @@ impl<'a> TypeParser<'a> {
                 self.expect(">")?;
                 SqlTypeKind::Map(Box::new(k), Box::new(v))
             }
-            "ROW" => {
-                let close = if self.peek().is_some_and(|t| t.text == "(") {
-                    ")"
-                } else {
-                    ">"
-                };
-                self.expect(if close == ")" { "(" } else { "<" })?;
-                let mut fields = Vec::new();
-                loop {
-                    let name = match self.next() {
-                        Some(t) => t.text.trim_matches('`').to_owned(),
-                        None => {
-                            return Err(
-                                self.error_at(self.end(), "expected a field name".to_owned())
-                            );
-                        }
-                    };
-                    let ty = self.parse_type()?;
-                    fields.push((name, ty));
-                    match self.next() {
-                        Some(t) if t.text == "," => continue,
-                        Some(t) if t.text == close => break,
-                        Some(t) => {
-                            return Err(self.error_at(
-                                t.start,
-                                format!("expected ',' or '{close}', found {:?}", t.text),
-                            ));
-                        }
-                        None => {
-                            return Err(
-                                self.error_at(self.end(), format!("expected '{close}' at the end"))
-                            );
-                        }
-                    }
-                }
-                SqlTypeKind::Row(fields)
-            }
+            "ROW" => self.row()?,
             _ => {
                 return Err(self.error_at(
                     tok.start,

@@ -7,8 +7,9 @@ use datafusion_common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion_expr::{ColumnarValue, ScalarFunctionArgs};
 
 use super::temporal::function_error;
-use crate::java_sdf::SimpleDateFormat;
-use crate::java_time::JavaPattern;
+use crate::java::PatternError;
+use crate::java::sdf::SimpleDateFormat;
+use crate::java::time::JavaPattern;
 
 /// `SimpleDateFormat`'s pattern for `DATE_FORMAT(STRING)`, `UNIX_TIMESTAMP`, `FROM_UNIXTIME`.
 pub(super) const DEFAULT_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
@@ -47,12 +48,12 @@ pub(super) fn utf8_array(arg: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
 
 /// Compiles formats, caching the last one (formats are nearly always literals).
 pub(super) struct Cache<T> {
-    last: Option<(String, Result<T, String>)>,
-    compile: fn(&str) -> Result<T, String>,
+    last: Option<(String, Result<T, PatternError>)>,
+    compile: fn(&str) -> Result<T, PatternError>,
 }
 
 impl<T> Cache<T> {
-    pub(super) fn new(compile: fn(&str) -> Result<T, String>) -> Self {
+    pub(super) fn new(compile: fn(&str) -> Result<T, PatternError>) -> Self {
         Cache {
             last: None,
             compile,
@@ -71,11 +72,11 @@ impl<T> Cache<T> {
     }
 }
 
-pub(super) fn java_pattern(fmt: &str) -> Result<JavaPattern, String> {
+pub(super) fn java_pattern(fmt: &str) -> Result<JavaPattern, PatternError> {
     JavaPattern::compile(fmt)
 }
 
-pub(super) fn simple_date_format(fmt: &str) -> Result<SimpleDateFormat, String> {
+pub(super) fn simple_date_format(fmt: &str) -> Result<SimpleDateFormat, PatternError> {
     SimpleDateFormat::compile(fmt)
 }
 

@@ -141,7 +141,6 @@ impl ScalarUDFImpl for ArrayEdit {
         let values = list.values();
         let offsets = list.value_offsets();
         let count = values.len();
-        // Appended and prepended elements are read from after the list's values.
         // Appended elements, or the second array's elements, are read from after the list's
         // values.
         let second = match (self.op, args.args.get(1)) {
@@ -158,8 +157,175 @@ impl ScalarUDFImpl for ArrayEdit {
             }
             (None, None) => Arc::clone(values),
         };
+        let elements = Elements::new(all)?;
         let mut nulls: Vec<bool> = (0..rows).map(|i| list.is_valid(i)).collect();
-        let cmp = make_comparator(
+        let mut picks: Vec<u32> = Vec::with_capacity(count);
+        let mut lengths: Vec<usize> = Vec::with_capacity(rows);
+        let mut scalar_picks: Vec<Option<u32>> = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let range = offsets[i] as usize..offsets[i + 1] as usize;
+            let before = picks.len();
+            if list.is_valid(i) {
+                if matches!(self.op, Op::Min | Op::Max) {
+                    scalar_picks.push(self.extreme(&elements, range));
+                } else {
+                    let row = Row {
+                        i,
+                        range,
+                        count,
+                        second: second.as_ref(),
+                    };
+                    if !self.pick(&elements, row, &mut picks)? {
+                        nulls[i] = false;
+                    }
+                }
+            } else if matches!(self.op, Op::Min | Op::Max) {
+                scalar_picks.push(None);
+            }
+            lengths.push(picks.len() - before);
+        }
+        if matches!(self.op, Op::Min | Op::Max) {
+            return Ok(ColumnarValue::Array(take(
+                elements.all.as_ref(),
+                &UInt32Array::from(scalar_picks),
+                None,
+            )?));
+        }
+        let taken = take(elements.all.as_ref(), &UInt32Array::from(picks), None)?;
+        let DataType::List(field) = list.data_type() else {
+            return exec_err!("{} of a non-list", self.name);
+        };
+        Ok(ColumnarValue::Array(Arc::new(ListArray::new(
+            Arc::clone(field),
+            OffsetBuffer::from_lengths(lengths),
+            taken,
+            Some(nulls.into()),
+        ))))
+    }
+}
+
+/// One non-NULL row of the list argument.
+struct Row<'a> {
+    /// The row's number.
+    i: usize,
+    /// Its elements' indices in [`Elements`].
+    range: std::ops::Range<usize>,
+    /// Where the elements of the second argument start in [`Elements`].
+    count: usize,
+    /// The second array, for the functions of two arrays.
+    second: Option<&'a ArrayRef>,
+}
+
+impl ArrayEdit {
+    /// Appends the indices of row `row.i`'s result elements to `picks`; `false` when the result
+    /// is NULL (the second array is).
+    fn pick(&self, e: &Elements, row: Row<'_>, picks: &mut Vec<u32>) -> Result<bool> {
+        let Row {
+            i,
+            range,
+            count,
+            second,
+        } = row;
+        let (start, end) = (range.start, range.end);
+        let before = picks.len();
+        let x = count + i;
+        match self.op {
+            Op::Append => {
+                picks.extend((start..end).map(|j| j as u32));
+                picks.push(x as u32);
+            }
+            Op::Prepend => {
+                picks.push(x as u32);
+                picks.extend((start..end).map(|j| j as u32));
+            }
+            Op::Remove => picks.extend((start..end).filter(|&j| !e.equal(j, x)).map(|j| j as u32)),
+            Op::Distinct => {
+                for j in start..end {
+                    if !picks[before..].iter().any(|&k| e.equal(k as usize, j)) {
+                        picks.push(j as u32);
+                    }
+                }
+            }
+            Op::Sort => {
+                let mut row: Vec<usize> = (start..end).collect();
+                row.sort_by(|&a, &b| e.compare(a, b));
+                picks.extend(row.into_iter().map(|j| j as u32));
+            }
+            Op::Concat => {
+                if let Some(b) = second {
+                    let b = b.as_list::<i32>();
+                    if !b.is_valid(i) {
+                        return Ok(false);
+                    }
+                    let bo = b.value_offsets();
+                    picks.extend((start..end).map(|j| j as u32));
+                    picks.extend((bo[i] as usize..bo[i + 1] as usize).map(|j| (count + j) as u32));
+                }
+            }
+            Op::Union | Op::Intersect | Op::Except => {
+                let Some(b) = second else {
+                    return exec_err!("{} needs two arrays", self.name);
+                };
+                let b = b.as_list::<i32>();
+                if b.is_null(i) {
+                    return Ok(false);
+                }
+                let bo = b.value_offsets();
+                let theirs: Vec<usize> = (bo[i] as usize..bo[i + 1] as usize)
+                    .map(|j| count + j)
+                    .collect();
+                let candidates: Vec<usize> = if self.op == Op::Union {
+                    (start..end).chain(theirs.iter().copied()).collect()
+                } else {
+                    (start..end).collect()
+                };
+                for j in candidates {
+                    // Membership in the other array is Flink's `Double.equals` (-0.0 is not
+                    // 0.0, observed), unlike its deduplication.
+                    let in_b = theirs.iter().any(|&k| e.strict_equal(k, j));
+                    let keep = match self.op {
+                        Op::Intersect => in_b,
+                        Op::Except => !in_b,
+                        _ => true,
+                    };
+                    if keep && !picks[before..].iter().any(|&k| e.equal(k as usize, j)) {
+                        picks.push(j as u32);
+                    }
+                }
+            }
+            Op::Min | Op::Max | Op::Join | Op::Slice => {}
+        }
+        Ok(true)
+    }
+
+    /// `ARRAY_MIN`/`ARRAY_MAX` of the elements in `range`: the index of the first least (or
+    /// greatest) non-NULL element.
+    fn extreme(&self, e: &Elements, range: std::ops::Range<usize>) -> Option<u32> {
+        let best = range.filter(|&j| e.all.is_valid(j)).reduce(|a, b| {
+            let o = e.compare(b, a);
+            let better = if self.op == Op::Min {
+                o == Ordering::Less
+            } else {
+                o == Ordering::Greater
+            };
+            if better { b } else { a }
+        });
+        best.map(|j| j as u32)
+    }
+}
+
+/// The elements a result is picked from (the list's, then the second argument's), compared as
+/// Flink compares them.
+struct Elements {
+    all: ArrayRef,
+    order: Box<dyn Fn(usize, usize) -> Ordering + Send + Sync>,
+    /// DOUBLE/FLOAT elements compare as Java's `==` (`-0.0` equals `0.0`, observed).
+    floats: Option<Vec<f64>>,
+}
+
+impl Elements {
+    fn new(all: ArrayRef) -> Result<Elements> {
+        let order = make_comparator(
             all.as_ref(),
             all.as_ref(),
             SortOptions {
@@ -167,7 +333,6 @@ impl ScalarUDFImpl for ArrayEdit {
                 nulls_first: true,
             },
         )?;
-        // DOUBLE/FLOAT elements compare as Java's `==` (`-0.0` equals `0.0`, observed).
         let floats = match all.data_type() {
             DataType::Float64 => Some(all.as_primitive::<Float64Type>().values().to_vec()),
             DataType::Float32 => Some(
@@ -179,134 +344,34 @@ impl ScalarUDFImpl for ArrayEdit {
             ),
             _ => None,
         };
-        let eq = |a: usize, b: usize| match (all.is_null(a), all.is_null(b)) {
+        Ok(Elements { all, order, floats })
+    }
+
+    /// Sort order: ascending, NULLs first.
+    fn compare(&self, a: usize, b: usize) -> Ordering {
+        (self.order)(a, b)
+    }
+
+    /// Equality for deduplication and `ARRAY_REMOVE`: a NULL equals a NULL, doubles as Java's
+    /// `==`.
+    fn equal(&self, a: usize, b: usize) -> bool {
+        match (self.all.is_null(a), self.all.is_null(b)) {
             (true, true) => true,
-            (false, false) => match &floats {
+            (false, false) => match &self.floats {
                 Some(f) => f[a] == f[b],
-                None => cmp(a, b) == Ordering::Equal,
+                None => self.compare(a, b) == Ordering::Equal,
             },
             _ => false,
-        };
-        let strict_eq = |a: usize, b: usize| match (all.is_null(a), all.is_null(b)) {
+        }
+    }
+
+    /// Equality for membership in the other array: doubles as `Double.equals`.
+    fn strict_equal(&self, a: usize, b: usize) -> bool {
+        match (self.all.is_null(a), self.all.is_null(b)) {
             (true, true) => true,
-            (false, false) => cmp(a, b) == Ordering::Equal,
+            (false, false) => self.compare(a, b) == Ordering::Equal,
             _ => false,
-        };
-        let mut picks: Vec<u32> = Vec::with_capacity(count);
-        let mut lengths: Vec<usize> = Vec::with_capacity(rows);
-        let mut scalar_picks: Vec<Option<u32>> = Vec::with_capacity(rows);
-        for i in 0..rows {
-            let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
-            let before = picks.len();
-            if list.is_valid(i) {
-                let x = count + i;
-                match self.op {
-                    Op::Append => {
-                        picks.extend((start..end).map(|j| j as u32));
-                        picks.push(x as u32);
-                    }
-                    Op::Prepend => {
-                        picks.push(x as u32);
-                        picks.extend((start..end).map(|j| j as u32));
-                    }
-                    Op::Remove => {
-                        picks.extend((start..end).filter(|&j| !eq(j, x)).map(|j| j as u32))
-                    }
-                    Op::Distinct => {
-                        for j in start..end {
-                            if !picks[before..].iter().any(|&k| eq(k as usize, j)) {
-                                picks.push(j as u32);
-                            }
-                        }
-                    }
-                    Op::Sort => {
-                        let mut row: Vec<usize> = (start..end).collect();
-                        row.sort_by(|&a, &b| cmp(a, b));
-                        picks.extend(row.into_iter().map(|j| j as u32));
-                    }
-                    Op::Min | Op::Max => {
-                        let best = (start..end).filter(|&j| all.is_valid(j)).reduce(|a, b| {
-                            let o = cmp(b, a);
-                            let better = if self.op == Op::Min {
-                                o == Ordering::Less
-                            } else {
-                                o == Ordering::Greater
-                            };
-                            if better { b } else { a }
-                        });
-                        scalar_picks.push(best.map(|j| j as u32));
-                    }
-                    Op::Concat => {
-                        if let Some(b) = &second {
-                            let b = b.as_list::<i32>();
-                            if b.is_valid(i) {
-                                let bo = b.value_offsets();
-                                picks.extend((start..end).map(|j| j as u32));
-                                picks.extend(
-                                    (bo[i] as usize..bo[i + 1] as usize)
-                                        .map(|j| (count + j) as u32),
-                                );
-                            } else {
-                                nulls[i] = false;
-                            }
-                        }
-                    }
-                    Op::Union | Op::Intersect | Op::Except => {
-                        let Some(b) = &second else {
-                            return exec_err!("{} needs two arrays", self.name);
-                        };
-                        let b = b.as_list::<i32>();
-                        if b.is_null(i) {
-                            nulls[i] = false;
-                        } else {
-                            let bo = b.value_offsets();
-                            let theirs: Vec<usize> = (bo[i] as usize..bo[i + 1] as usize)
-                                .map(|j| count + j)
-                                .collect();
-                            let candidates: Vec<usize> = if self.op == Op::Union {
-                                (start..end).chain(theirs.iter().copied()).collect()
-                            } else {
-                                (start..end).collect()
-                            };
-                            for j in candidates {
-                                // Membership in the other array is Flink's `Double.equals`
-                                // (-0.0 is not 0.0, observed), unlike its deduplication.
-                                let in_b = theirs.iter().any(|&k| strict_eq(k, j));
-                                let keep = match self.op {
-                                    Op::Intersect => in_b,
-                                    Op::Except => !in_b,
-                                    _ => true,
-                                };
-                                if keep && !picks[before..].iter().any(|&k| eq(k as usize, j)) {
-                                    picks.push(j as u32);
-                                }
-                            }
-                        }
-                    }
-                    Op::Join | Op::Slice => {}
-                }
-            } else if matches!(self.op, Op::Min | Op::Max) {
-                scalar_picks.push(None);
-            }
-            lengths.push(picks.len() - before);
         }
-        if matches!(self.op, Op::Min | Op::Max) {
-            return Ok(ColumnarValue::Array(take(
-                all.as_ref(),
-                &UInt32Array::from(scalar_picks),
-                None,
-            )?));
-        }
-        let taken = take(all.as_ref(), &UInt32Array::from(picks), None)?;
-        let DataType::List(field) = list.data_type() else {
-            return exec_err!("{} of a non-list", self.name);
-        };
-        Ok(ColumnarValue::Array(Arc::new(ListArray::new(
-            Arc::clone(field),
-            OffsetBuffer::from_lengths(lengths),
-            taken,
-            Some(nulls.into()),
-        ))))
     }
 }
 

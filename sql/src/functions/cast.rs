@@ -26,12 +26,11 @@ use datafusion_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::temporal::civil_from_days;
-use super::text;
-use crate::java_text::{write_decimal, write_double, write_float};
+use super::{cast_text, date_time_utils};
+use crate::calendar::{NANOS_PER_DAY, civil_from_days};
+use crate::java::parse::{java_parse_double, java_parse_float};
+use crate::java::text::{write_decimal, write_double, write_float};
 use crate::types::{MAX_LENGTH, SqlType, SqlTypeKind};
-
-const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// `CAST(expr AS to)` (or `TRY_CAST`) for a value of Flink type `from` whose Arrow type is
 /// `from_arrow`: the expression itself when nothing changes, Arrow's cast when it is exact, else
@@ -67,13 +66,7 @@ enum CastKind {
 
 fn cast_kind(from_arrow: &DataType, from: &SqlType, to: &SqlType) -> CastKind {
     use SqlTypeKind::*;
-    let int_rank = |k: &SqlTypeKind| match k {
-        TinyInt => Some(1),
-        SmallInt => Some(2),
-        Int => Some(3),
-        BigInt => Some(4),
-        _ => None,
-    };
+    let int_rank = SqlTypeKind::integer_rank;
     if from_arrow == &DataType::Null {
         return CastKind::Arrow;
     }
@@ -178,11 +171,11 @@ struct Rows {
 }
 
 impl Rows {
-    fn value<T>(&self, r: Result<T, String>) -> Result<Option<T>> {
+    fn value<T, E: std::fmt::Display>(&self, r: Result<T, E>) -> Result<Option<T>> {
         match r {
             Ok(v) => Ok(Some(v)),
             Err(_) if self.try_cast => Ok(None),
-            Err(e) => Err(DataFusionError::Execution(e)),
+            Err(e) => Err(DataFusionError::Execution(e.to_string())),
         }
     }
 }
@@ -287,7 +280,9 @@ impl FlinkCast {
                 continue;
             }
             let v = match a.data_type() {
-                DataType::Utf8 => rows.value(text::to_boolean(a.as_string::<i32>().value(i)))?,
+                DataType::Utf8 => {
+                    rows.value(cast_text::to_boolean(a.as_string::<i32>().value(i)))?
+                }
                 DataType::Decimal128(..) => Some(a.as_primitive::<Decimal128Type>().value(i) != 0),
                 DataType::Float32 => Some(a.as_primitive::<Float32Type>().value(i) != 0.0),
                 DataType::Float64 => Some(a.as_primitive::<Float64Type>().value(i) != 0.0),
@@ -336,11 +331,11 @@ impl FlinkCast {
             }
             let v: Option<i64> = match a.data_type() {
                 DataType::Utf8 => {
-                    let s = text::trim_spaces(a.as_string::<i32>().value(i));
+                    let s = cast_text::trim_spaces(a.as_string::<i32>().value(i));
                     rows.value(if is_long {
-                        text::to_long(s)
+                        cast_text::to_long(s)
                     } else {
-                        text::to_int(s, min, max)
+                        cast_text::to_int(s, min, max)
                     })?
                 }
                 DataType::Float64 => Some(from_double(a.as_primitive::<Float64Type>().value(i))),
@@ -371,9 +366,7 @@ impl FlinkCast {
                 continue;
             }
             let v = match a.data_type() {
-                DataType::Utf8 => {
-                    rows.value(text::java_parse_double(a.as_string::<i32>().value(i)))?
-                }
+                DataType::Utf8 => rows.value(java_parse_double(a.as_string::<i32>().value(i)))?,
                 DataType::Decimal128(_, s) => Some(decimal_to_f64(
                     a.as_primitive::<Decimal128Type>().value(i),
                     *s,
@@ -393,9 +386,7 @@ impl FlinkCast {
                 continue;
             }
             let v = match a.data_type() {
-                DataType::Utf8 => {
-                    rows.value(text::java_parse_float(a.as_string::<i32>().value(i)))?
-                }
+                DataType::Utf8 => rows.value(java_parse_float(a.as_string::<i32>().value(i)))?,
                 DataType::Decimal128(_, s) => {
                     Some(decimal_to_f64(a.as_primitive::<Decimal128Type>().value(i), *s) as f32)
                 }
@@ -419,7 +410,7 @@ impl FlinkCast {
             }
             let v = match a.data_type() {
                 DataType::Utf8 => {
-                    rows.value(text::to_decimal(a.as_string::<i32>().value(i), p, s))?
+                    rows.value(cast_text::to_decimal(a.as_string::<i32>().value(i), p, s))?
                 }
                 DataType::Float64 | DataType::Float32 => {
                     let d = match a.data_type() {
@@ -430,10 +421,10 @@ impl FlinkCast {
                         // BigDecimal.valueOf(d): the digits of Double.toString.
                         buf.clear();
                         write_double(&mut buf, d);
-                        text::big_decimal(&buf, p, s).ok().flatten()
+                        cast_text::big_decimal(&buf, p, s).ok().flatten()
                     } else {
                         let c = if d.is_nan() { 'N' } else { 'I' };
-                        rows.value::<i128>(Err(format!(
+                        rows.value::<i128, String>(Err(format!(
                             "Character {c} is neither a decimal digit number, decimal point, nor \"e\" notation exponential mark."
                         )))?
                     }
@@ -466,7 +457,8 @@ impl FlinkCast {
                 DataType::Utf8 => {
                     let s = a.as_string::<i32>().value(i);
                     rows.value(
-                        text::parse_date(s).ok_or_else(|| format!("For input string: '{s}'.")),
+                        date_time_utils::parse_date(s)
+                            .ok_or_else(|| format!("For input string: '{s}'.")),
                     )?
                 }
                 DataType::Timestamp(TimeUnit::Nanosecond, _) => Some(
@@ -492,7 +484,8 @@ impl FlinkCast {
                 DataType::Utf8 => {
                     let s = a.as_string::<i32>().value(i);
                     rows.value(
-                        text::parse_time(s).ok_or_else(|| format!("For input string: '{s}'.")),
+                        date_time_utils::parse_time(s)
+                            .ok_or_else(|| format!("For input string: '{s}'.")),
                     )?
                 }
                 DataType::Timestamp(TimeUnit::Nanosecond, _) => Some(
@@ -520,7 +513,7 @@ impl FlinkCast {
                 match a.data_type() {
                     DataType::Utf8 => {
                         let s = a.as_string::<i32>().value(i);
-                        rows.value(text::parse_timestamp(s, p).ok_or_else(|| {
+                        rows.value(date_time_utils::parse_timestamp(s, p).ok_or_else(|| {
                             format!("Text '{s}' could not be parsed as a timestamp")
                         }))?
                     }

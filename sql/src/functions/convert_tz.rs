@@ -11,8 +11,8 @@ use chrono_tz::Tz;
 use datafusion_common::arrow::datatypes::DataType;
 use datafusion_expr::ScalarUDF;
 
+use super::date_time_utils;
 use super::rowwise::{Kind, Out, Returns, RowWise};
-use super::text;
 
 pub fn function() -> Arc<ScalarUDF> {
     use Kind::Str;
@@ -89,7 +89,7 @@ fn instant(local: NaiveDateTime, zone: &Zone) -> Option<DateTime<Utc>> {
 }
 
 fn convert(s: &str, from: &str, to: &str) -> Option<String> {
-    let nanos = text::parse_timestamp(s, 3)?;
+    let nanos = date_time_utils::parse_timestamp(s, 3)?;
     let local = DateTime::from_timestamp(nanos.div_euclid(1_000_000_000), 0)?.naive_utc();
     let at = instant(local, &zone(from))?;
     let out = match zone(to) {

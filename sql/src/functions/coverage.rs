@@ -256,7 +256,9 @@ mod tests {
     use std::collections::BTreeSet;
     use std::path::{Path, PathBuf};
 
+    use crate::catalog::{Catalog, TableDef};
     use crate::functions::FunctionRegistry;
+    use crate::planner::JobPlan;
 
     fn crate_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -328,27 +330,9 @@ mod tests {
 
     #[test]
     fn refused_functions_are_refused_with_their_reason() {
-        use crate::{Catalog, Column, JobPlan, SqlType, TableDef};
-        let table = |name: &str, columns: &[(&str, &str)]| TableDef {
-            name: name.to_owned(),
-            resource: format!("test/{name}"),
-            connector: "filesystem".to_owned(),
-            format: Some("json".to_owned()),
-            columns: columns
-                .iter()
-                .map(|(n, t)| Column {
-                    name: (*n).to_owned(),
-                    ty: SqlType::parse(t).unwrap(),
-                    metadata: None,
-                })
-                .collect(),
-            partitioned_by: Vec::new(),
-            options: Default::default(),
-            secret_options: Vec::new(),
-        };
         let catalog = Catalog::new([
-            table("src", &[("s", "STRING")]),
-            table("sink", &[("x", "STRING")]),
+            TableDef::for_test("src", &[("s", "STRING")]),
+            TableDef::for_test("sink", &[("x", "STRING")]),
         ]);
         let registry = FunctionRegistry::flink();
         let mut checked = 0;
@@ -380,21 +364,7 @@ mod tests {
 
     #[test]
     fn similar_to_is_refused_with_its_reason() {
-        use crate::{Catalog, Column, JobPlan, SqlType, TableDef};
-        let table = |name: &str| TableDef {
-            name: name.to_owned(),
-            resource: format!("test/{name}"),
-            connector: "filesystem".to_owned(),
-            format: Some("json".to_owned()),
-            columns: vec![Column {
-                name: "s".to_owned(),
-                ty: SqlType::parse("STRING").unwrap(),
-                metadata: None,
-            }],
-            partitioned_by: Vec::new(),
-            options: Default::default(),
-            secret_options: Vec::new(),
-        };
+        let table = |name: &str| TableDef::for_test(name, &[("s", "STRING")]);
         let catalog = Catalog::new([table("src"), table("sink")]);
         for op in ["SIMILAR TO", "NOT SIMILAR TO"] {
             let Some(Support::Refused(why)) = entries()

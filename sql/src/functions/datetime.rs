@@ -21,13 +21,10 @@ use super::args::{
     Cache, DEFAULT_FORMAT, format_at, is_string, is_temporal, java_pattern, scalar_string,
     simple_date_format, timestamp_ns, utf8_array,
 };
-use super::temporal::{
-    TimestampReader, civil_from_days, days_from_civil, epoch_days, function_error, local_date_time,
-};
-use super::text;
-use crate::java_sdf::SimpleDateFormat;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
+use super::date_time_utils;
+use super::temporal::{TimestampReader, epoch_days, function_error, local_date_time};
+use crate::calendar::{MILLIS_PER_DAY, civil_from_days, days_from_civil, days_in_month};
+use crate::java::sdf::SimpleDateFormat;
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     let mut v: Vec<Arc<ScalarUDF>> = vec![
@@ -80,7 +77,7 @@ fn timestamps(arg: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
         let strings = datafusion_common::arrow::compute::cast(&array, &DataType::Utf8)?;
         let mut b = TimestampNanosecondBuilder::with_capacity(rows);
         for s in strings.as_string::<i32>().iter() {
-            b.append_option(s.and_then(|s| text::parse_timestamp(s, 9)));
+            b.append_option(s.and_then(|s| date_time_utils::parse_timestamp(s, 9)));
         }
         return Ok(Arc::new(b.finish()));
     }
@@ -551,7 +548,7 @@ pub(super) fn add_months(date: i64, months: i64) -> i64 {
     let m1 = i64::from(m0) + months;
     let y = y0 + (m1 - 1).div_euclid(12);
     let m = ((m1 - 1).rem_euclid(12) + 1) as u32;
-    let last = text::days_in_month(y, m);
+    let last = days_in_month(y, m);
     days_from_civil(y, m, i64::from(d0).min(last) as u32)
 }
 

@@ -9,7 +9,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use datafusion_common::arrow::datatypes::DataType;
 use datafusion_expr::ScalarUDF;
 
-use super::rowwise::{Arg, Kind, Out, Returns, RowWise};
+use super::rowwise::{Arg, Kind, Out, Returns, RowError, RowWise};
 
 /// `java.util.Base64`'s basic encoder and decoder: padding written, optional when read, and
 /// the unused bits of the last character not checked.
@@ -82,7 +82,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
                 JAVA_BASE64
                     .decode(text)
                     .map(|b| Out::Str(String::from_utf8_lossy(&b).into_owned()))
-                    .map_err(|e| format!("invalid Base64 text: {e}"))
+                    .map_err(RowError::InvalidBase64)
             },
         )
         .udf(),
@@ -164,7 +164,7 @@ fn inet_aton(s: &str) -> Option<i64> {
 }
 
 /// A Java charset name, case-insensitively, with its common aliases.
-fn charset(name: &str) -> Result<&'static str, String> {
+fn charset(name: &str) -> Result<&'static str, RowError> {
     Ok(match name.to_ascii_uppercase().as_str() {
         "UTF-8" | "UTF8" => "UTF-8",
         "US-ASCII" | "ASCII" => "US-ASCII",
@@ -173,14 +173,12 @@ fn charset(name: &str) -> Result<&'static str, String> {
         "UTF-16BE" => "UTF-16BE",
         "UTF-16LE" => "UTF-16LE",
         _ => {
-            return Err(format!(
-                "java.nio.charset.UnsupportedCharsetException: {name}"
-            ));
+            return Err(RowError::UnsupportedCharset(name.to_owned()));
         }
     })
 }
 
-fn encode(s: &str, cs: &str) -> Result<Vec<u8>, String> {
+fn encode(s: &str, cs: &str) -> Result<Vec<u8>, RowError> {
     let narrow = |max: u32| -> Vec<u8> {
         s.chars()
             .map(|c| {
@@ -207,7 +205,7 @@ fn encode(s: &str, cs: &str) -> Result<Vec<u8>, String> {
     })
 }
 
-fn decode(b: &[u8], cs: &str) -> Result<String, String> {
+fn decode(b: &[u8], cs: &str) -> Result<String, RowError> {
     let utf16 = |b: &[u8], le: bool| -> String {
         let units: Vec<u16> = b
             .chunks(2)

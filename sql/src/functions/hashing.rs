@@ -10,7 +10,7 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
-use super::rowwise::{Arg, Kind, Out, Returns, RowWise};
+use super::rowwise::{Arg, Kind, Out, Returns, RowError, RowWise};
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     use Kind::{Bytes, Int, Str};
@@ -30,7 +30,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
                 Some(256) => digest::<Sha256>(a),
                 Some(384) => digest::<Sha384>(a),
                 Some(512) => digest::<Sha512>(a),
-                Some(other) => return Err(format!("SHA-{other} MessageDigest not available")),
+                Some(other) => return Err(RowError::NoSuchDigest(other)),
                 None => return Ok(Out::Null),
             }))
         })

@@ -20,7 +20,7 @@ use datafusion_expr::ScalarUDF;
 use serde_json::Value;
 
 use super::rowwise::{Arg, Kind, Out, Returns, RowWise};
-use crate::java_text::write_decimal;
+use crate::java::text::write_decimal;
 
 const TWO: &[&[Kind]] = &[&[Kind::Str, Kind::Str]];
 

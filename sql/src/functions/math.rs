@@ -18,8 +18,8 @@ use datafusion_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::text;
-use crate::java_text::write_double;
+use crate::java::parse::decimal_parts;
+use crate::java::text::write_double;
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
@@ -182,7 +182,7 @@ fn round_double(d: f64, n: i32, buf: &mut String) -> f64 {
     }
     buf.clear();
     write_double(buf, d);
-    let Some((negative, digits, exponent)) = text::decimal_parts(buf) else {
+    let Some((negative, digits, exponent)) = decimal_parts(buf) else {
         return d;
     };
     // value = digits × 10^exponent; keep the digits down to 10^-n.

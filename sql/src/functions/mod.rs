@@ -17,9 +17,11 @@ macro_rules! udf_boilerplate {
 mod args;
 mod array_edit;
 pub mod cast;
+pub mod cast_text;
 mod collections;
 mod convert_tz;
 pub mod coverage;
+mod date_time_utils;
 mod datetime;
 mod elt;
 mod encoding;
@@ -38,7 +40,6 @@ mod string_edit;
 mod string_search;
 mod strings;
 mod temporal;
-pub mod text;
 mod time_text;
 mod timestamp_add;
 mod truncate;
@@ -54,9 +55,7 @@ use datafusion_expr::ScalarUDF;
 pub use datetime::extract;
 pub use string_edit::overlay;
 pub use strings::substring;
-pub use temporal::{
-    TimestampReader, civil_from_days, days_from_civil, epoch_days, local_date_time,
-};
+pub use temporal::{TimestampReader, epoch_days, local_date_time};
 
 /// Scalar functions by lower-case name (and alias).
 #[derive(Clone, Debug)]

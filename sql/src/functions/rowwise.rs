@@ -120,8 +120,22 @@ pub(super) enum Returns {
     Fixed(DataType),
 }
 
-/// Computes one row: `Ok(Out)`, or `Err(message)` to fail the job as Flink does.
-pub(super) type Eval = fn(&[Arg<'_>]) -> std::result::Result<Out, String>;
+/// Computes one row: `Ok(Out)`, or an error that fails the job as Flink does.
+pub(super) type Eval = fn(&[Arg<'_>]) -> std::result::Result<Out, RowError>;
+
+/// Why a row fails the job; the messages are the Java exceptions' that Flink shows.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum RowError {
+    /// `Charset.forName` of a name Java does not know.
+    #[error("java.nio.charset.UnsupportedCharsetException: {0}")]
+    UnsupportedCharset(String),
+    /// `MessageDigest.getInstance("SHA-" + bits)` of a length that does not exist.
+    #[error("SHA-{0} MessageDigest not available")]
+    NoSuchDigest(i64),
+    /// Text that `FROM_BASE64` cannot decode.
+    #[error("invalid Base64 text: {0}")]
+    InvalidBase64(#[source] base64::DecodeError),
+}
 
 /// A function evaluated row by row.
 #[derive(Debug)]

@@ -18,13 +18,12 @@ use super::args::{
     Cache, DEFAULT_FORMAT, for_each_text, format_at, is_string, java_pattern, scalar_string,
     simple_date_format, string_args, timestamp_ns, utf8_array,
 };
-use super::temporal::{civil_from_days, function_error};
-use super::text;
-use crate::java_sdf::SimpleDateFormat;
-use crate::java_time::JavaPattern;
-
-const NANOS_PER_DAY: i64 = 86_400_000_000_000;
-const MILLIS_PER_DAY: i64 = 86_400_000;
+use super::date_time_utils;
+use super::temporal::function_error;
+use crate::calendar::{MILLIS_PER_DAY, NANOS_PER_DAY, civil_from_days};
+use crate::java::parse::{java_trim, sql_date_value_of, sql_timestamp_value_of};
+use crate::java::sdf::SimpleDateFormat;
+use crate::java::time::JavaPattern;
 
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
@@ -59,11 +58,11 @@ fn with_format(pattern: &JavaPattern, s: &str) -> Option<i64> {
         let millis = dt.and_utc().timestamp_millis();
         return millis.checked_mul(1_000_000);
     }
-    let s = text::java_trim(s);
+    let s = java_trim(s);
     if s.contains(' ') {
-        text::sql_timestamp_value_of(s)
+        sql_timestamp_value_of(s)
     } else {
-        text::sql_date_value_of(s)?.checked_mul(NANOS_PER_DAY)
+        sql_date_value_of(s)?.checked_mul(NANOS_PER_DAY)
     }
 }
 
@@ -84,7 +83,7 @@ impl ScalarUDFImpl for ToTimestamp {
         for_each_text(&args, |row| {
             let v = match row {
                 None => None,
-                Some((s, None)) => text::parse_timestamp(s, 3),
+                Some((s, None)) => date_time_utils::parse_timestamp(s, 3),
                 Some((s, Some(fmt))) => with_format(cache.get("TO_TIMESTAMP", fmt)?, s),
             };
             out.append_option(v);
@@ -147,7 +146,7 @@ impl ScalarUDFImpl for ToDate {
         for_each_text(&args, |row| {
             let v = match row {
                 None => None,
-                Some((s, None)) => text::parse_date(s),
+                Some((s, None)) => date_time_utils::parse_date(s),
                 Some((s, Some(fmt))) => {
                     let millis = cache.get("TO_DATE", fmt)?.parse(s).unwrap_or(i64::MIN);
                     Some(java_unix_date(millis))
@@ -293,7 +292,7 @@ impl ScalarUDFImpl for UnixTimestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::days_from_civil;
+    use crate::calendar::days_from_civil;
     use crate::functions::test_support::{call, lit, strings};
     use datafusion_common::arrow::array::StringArray;
 

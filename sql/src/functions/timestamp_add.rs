@@ -17,8 +17,7 @@ use datafusion_expr::{
 
 use super::args::{is_string, scalar_string, timestamp_ns};
 use super::datetime::add_months;
-
-const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+use crate::calendar::NANOS_PER_DAY;
 
 pub fn function() -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::from(TimestampAdd {
@@ -139,7 +138,7 @@ impl ScalarUDFImpl for TimestampAdd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::days_from_civil;
+    use crate::calendar::days_from_civil;
 
     #[test]
     fn months_clamp_the_day_and_keep_the_time() {

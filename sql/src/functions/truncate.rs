@@ -21,8 +21,8 @@ use datafusion_expr::{
 };
 
 use super::temporal::function_error;
-use super::text;
-use crate::java_text::write_double;
+use crate::java::parse::decimal_parts;
+use crate::java::text::write_double;
 
 pub fn function() -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::from(Truncate {
@@ -78,7 +78,7 @@ fn truncate_double(d: f64, n: i64, buf: &mut String) -> std::result::Result<f64,
     buf.clear();
     write_double(buf, d);
     let (negative, digits, exponent) =
-        text::decimal_parts(buf).ok_or_else(|| format!("cannot read {buf} as a decimal"))?;
+        decimal_parts(buf).ok_or_else(|| format!("cannot read {buf} as a decimal"))?;
     // value = digits × 10^exponent, HALF_UP to 18 fraction digits.
     let mut digits: Vec<u8> = digits.into_bytes();
     let mut exponent = exponent;

@@ -1,50 +1,44 @@
 //! Planning `INSERT INTO sink SELECT ... FROM source [WHERE ...]` onto DataFusion physical
 //! expressions that run on Arrow record batches.
 //!
-//! sqlparser reads the statement (with spans, so every error names a line and column); the shape
-//! is checked here (one source table, no joins or aggregations); DataFusion's SQL-to-expression
-//! planner turns each `SELECT` item and the `WHERE` clause into typed expressions over the
-//! source's columns, with Flink's functions; the results are checked against the sink's columns
-//! and cast where Flink casts implicitly.
+//! sqlparser reads the statement (with spans, so every error names a line and column), with
+//! Flink's syntax rewritten (`syntax`); `shape` checks it is one `INSERT` from one source table
+//! (no joins or aggregations) calling functions that exist; `project` has DataFusion's
+//! SQL-to-expression planner (seeing what `provider` shows it, with Flink's `hooks`) turn each
+//! `SELECT` item and the `WHERE` clause into typed expressions over the source's columns,
+//! `rewrite`s them the Flink way, and matches them to the sink's columns, cast where Flink casts
+//! implicitly (a partition column only from deterministic values: `determinism`); `diagnostics`
+//! turns every problem into a positioned error.
 
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use datafusion_common::arrow::array::{Array, BooleanArray, RecordBatch};
 use datafusion_common::arrow::compute::filter_record_batch;
-use datafusion_common::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion_common::config::ConfigOptions;
-use datafusion_common::{DFSchema, DataFusionError, TableReference};
+use datafusion_common::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion_common::{DFSchema, DataFusionError};
+use datafusion_expr::Expr;
 use datafusion_expr::execution_props::ExecutionProps;
-use datafusion_expr::expr::Cast;
-use datafusion_expr::logical_plan::builder::LogicalTableSource;
 use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion_expr::planner::{ContextProvider, ExprPlanner, TypePlanner};
-use datafusion_expr::simplify::SimplifyContext;
-use datafusion_expr::{
-    AggregateUDF, Expr, ExprSchemable, HigherOrderUDF, ScalarUDF, TableSource, WindowUDF,
-};
-use datafusion_optimizer::simplify_expressions::ExprSimplifier;
 use datafusion_physical_expr::{PhysicalExpr, create_physical_expr};
-use datafusion_sql::planner::{ParserOptions, PlannerContext, SqlToRel};
-use datafusion_sql::sqlparser::ast::{
-    self, GroupByExpr, ObjectName, SelectItem, SetExpr, Spanned, Statement, TableFactor,
-    TableObject,
-};
-use datafusion_sql::sqlparser::parser::{Parser, ParserError};
-use datafusion_sql::sqlparser::tokenizer::Span;
+use datafusion_sql::sqlparser::parser::Parser;
 
 mod determinism;
+mod diagnostics;
 mod hooks;
+mod project;
+mod provider;
 mod rewrite;
+mod shape;
 mod syntax;
 
+use self::diagnostics::parse_error;
+use self::project::Scope;
+use self::provider::Provider;
 use crate::catalog::{Catalog, TableDef};
 use crate::dialect::FlinkDialect;
-use crate::error::{ErrorKind, Location, SqlError, SqlErrors, did_you_mean};
-use crate::functions::{FunctionRegistry, cast, coverage};
-use crate::types::SqlType;
+use crate::error::{ErrorKind, SqlError, SqlErrors};
+use crate::functions::FunctionRegistry;
 
 /// A planned statement, ready to evaluate batches of source records.
 #[derive(Debug)]
@@ -143,367 +137,43 @@ struct Planner<'a> {
     functions: &'a FunctionRegistry,
 }
 
-fn loc(span: Span) -> Option<Location> {
-    (span.start.line > 0).then_some(Location {
-        line: span.start.line,
-        column: span.start.column,
-    })
-}
-
-fn err(kind: ErrorKind, span: Span, message: impl Into<String>) -> SqlError {
-    SqlError::at(kind, loc(span), message)
-}
-
-fn table_name(name: &ObjectName) -> String {
-    name.0
-        .iter()
-        .filter_map(|p| p.as_ident())
-        .map(|i| i.value.clone())
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Turns a sqlparser error ("... at Line: 2, Column: 7") into a positioned error.
-fn parse_error(e: ParserError) -> SqlError {
-    let text = match e {
-        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
-        ParserError::RecursionLimitExceeded => "the statement is nested too deeply".to_owned(),
-    };
-    let mut location = None;
-    let mut message = text.clone();
-    if let Some(i) = text.rfind(" at Line: ") {
-        let tail = &text[i + " at Line: ".len()..];
-        let mut parts = tail.split(", Column: ");
-        if let (Some(l), Some(c)) = (parts.next(), parts.next())
-            && let (Ok(line), Ok(column)) = (l.trim().parse(), c.trim().parse())
-        {
-            location = Some(Location { line, column });
-            message = text[..i].to_owned();
-        }
-    }
-    SqlError::at(ErrorKind::Syntax, location, message)
-}
-
 impl Planner<'_> {
+    /// Parse, check the statement's shape, plan its expressions, match them to the sink, then
+    /// make them physical over the columns they read. Errors of one stage are all collected
+    /// before the next stage runs.
     fn plan(&self) -> Result<JobPlan, SqlErrors> {
         let mut statements = Parser::new(&FlinkDialect)
             .try_with_sql(self.sql)
             .and_then(|mut p| p.parse_statements())
             .map_err(parse_error)?;
         statements.iter_mut().for_each(syntax::rewrite);
-        let insert = match statements.as_slice() {
-            [Statement::Insert(insert)] => insert,
-            [] => {
-                return Err(SqlError::at(
-                    ErrorKind::Syntax,
-                    None,
-                    "the statement is empty; write INSERT INTO <sink> SELECT ... FROM <source>",
-                )
-                .into());
-            }
-            [other] => {
-                return Err(err(
-                    ErrorKind::Unsupported,
-                    other.span(),
-                    "a job runs one INSERT INTO <sink> SELECT ... FROM <source> statement; declare tables as StreamingTable resources, not in SQL",
-                )
-                .into());
-            }
-            [_, second, ..] => {
-                return Err(err(
-                    ErrorKind::Unsupported,
-                    second.span(),
-                    "a job runs exactly one INSERT statement",
-                )
-                .into());
-            }
-        };
-
-        // The sink.
-        let TableObject::TableName(sink_name) = &insert.table else {
-            return Err(err(
-                ErrorKind::Unsupported,
-                insert.table.span(),
-                "INSERT INTO a table function is not supported",
-            )
-            .into());
-        };
-        let sink = self.table(sink_name)?;
-        if insert.overwrite {
-            return Err(err(
-                ErrorKind::Unsupported,
-                insert.insert_token.0.span,
-                "INSERT OVERWRITE is not supported by streaming jobs; use INSERT INTO",
-            )
-            .into());
-        }
-        if let Some(parts) = &insert.partitioned {
-            let span = parts.first().map_or(insert.table.span(), Spanned::span);
-            return Err(err(ErrorKind::Unsupported, span, "static partitions (INSERT ... PARTITION (...)) are not supported; select the partition values as columns").into());
-        }
-        let Some(query) = &insert.source else {
-            return Err(err(
-                ErrorKind::Unsupported,
-                insert.table.span(),
-                "INSERT needs a SELECT ... FROM <source> query",
-            )
-            .into());
-        };
-        let select = self.check_query_shape(query)?;
-
-        // The source.
-        let from = &select.from[0];
-        let TableFactor::Table {
-            name: source_name,
-            alias,
-            args: None,
-            ..
-        } = &from.relation
-        else {
-            return Err(err(
-                ErrorKind::Unsupported,
-                from.relation.span(),
-                "select FROM one table (subqueries, table functions and UNNEST are not supported)",
-            )
-            .into());
-        };
-        let source = self.table(source_name)?;
-        let qualifier = alias
-            .as_ref()
-            .map_or_else(|| source.name.clone(), |a| a.name.value.clone());
+        let insert = shape::the_insert(&statements)?;
+        let sink = shape::sink(insert, self.catalog)?;
+        let select = shape::select(insert)?;
+        let (source, qualifier) = shape::source(select, self.catalog)?;
         let full_schema = source.arrow_schema();
-        let df_schema = DFSchema::try_from_qualified_schema(qualifier.as_str(), &full_schema)
-            .map_err(|e| SqlError::at(ErrorKind::Table, None, e.to_string()))?;
-
-        self.check_functions(select)?;
+        let df_schema = qualified(&qualifier, &full_schema)?;
+        shape::check_functions(select, self.functions)?;
 
         let provider = Provider::new(source, &qualifier, self.functions);
-        let sql_to_rel = SqlToRel::new_with_options(
-            &provider,
-            ParserOptions {
-                parse_float_as_decimal: true,
-                enable_ident_normalization: false,
-                collect_spans: true,
-                map_string_types_to_utf8view: false,
-                ..ParserOptions::new()
-            },
-        );
-        let simplifier = ExprSimplifier::new(
-            SimplifyContext::builder()
-                .with_schema(Arc::new(df_schema.clone()))
-                .build(),
-        );
-        let rewriter = rewrite::Rewriter {
-            source,
-            schema: &df_schema,
-        };
-        let to_expr = |e: &ast::Expr| -> Result<Expr, SqlError> {
-            sql_to_rel
-                .sql_to_expr(e.clone(), &df_schema, &mut PlannerContext::new())
-                .and_then(rewrite::narrow_int_literals)
-                .and_then(|x| simplifier.coerce(x, &df_schema))
-                .and_then(|x| rewriter.rewrite(x))
-                .map_err(|d| planning_error(d, e.span()))
-        };
+        let scope = Scope::new(&provider, source, &df_schema);
+        let (items, filter) = scope.select(select)?;
+        let outputs = scope.sink_outputs(items, insert, select, sink)?;
 
-        let mut errors = Vec::new();
-        // SELECT items, with their spans and display names.
-        let mut items: Vec<(Expr, Span, String)> = Vec::new();
-        for item in &select.projection {
-            match item {
-                SelectItem::UnnamedExpr(e) => match to_expr(e) {
-                    Ok(x) => items.push((x, e.span(), e.to_string())),
-                    Err(x) => errors.push(x),
-                },
-                SelectItem::ExprWithAlias { expr, alias } => match to_expr(expr) {
-                    Ok(x) => items.push((x, expr.span(), alias.value.clone())),
-                    Err(x) => errors.push(x),
-                },
-                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                    for (q, f) in df_schema.iter() {
-                        items.push((
-                            Expr::Column(datafusion_common::Column::new(q.cloned(), f.name())),
-                            item.span(),
-                            f.name().clone(),
-                        ));
-                    }
-                }
-                other => errors.push(err(
-                    ErrorKind::Unsupported,
-                    other.span(),
-                    "this SELECT item is not supported",
-                )),
-            }
-        }
-        let filter = match &select.selection {
-            None => None,
-            Some(w) => match to_expr(w) {
-                Ok(x) => match x.get_type(&df_schema) {
-                    Ok(DataType::Boolean | DataType::Null) => Some(x),
-                    Ok(other) => {
-                        let t = SqlType::from_arrow(&other)
-                            .map_or_else(|| other.to_string(), |t| t.to_string());
-                        errors.push(err(
-                            ErrorKind::Type,
-                            w.span(),
-                            format!("the WHERE condition must be BOOLEAN, but it is {t}"),
-                        ));
-                        None
-                    }
-                    Err(e) => {
-                        errors.push(planning_error(e, w.span()));
-                        None
-                    }
-                },
-                Err(x) => {
-                    errors.push(x);
-                    None
-                }
-            },
-        };
-        if !errors.is_empty() {
-            return Err(SqlErrors(errors));
-        }
-
-        // Match SELECT items to the sink's columns.
-        let targets: Vec<usize> = if insert.columns.is_empty() {
-            (0..sink.columns.len()).collect()
-        } else {
-            let mut t = Vec::new();
-            for c in &insert.columns {
-                let name = table_name(c);
-                match sink.column_index(&name) {
-                    Some(i) => t.push(i),
-                    None => errors.push(err(
-                        ErrorKind::UnknownColumn,
-                        c.span(),
-                        unknown_column(&name, sink),
-                    )),
-                }
-            }
-            t
-        };
-        if !errors.is_empty() {
-            return Err(SqlErrors(errors));
-        }
-        if items.len() != targets.len() {
-            let span = select
-                .projection
-                .first()
-                .map_or(Span::empty(), Spanned::span);
-            let names: Vec<_> = targets
-                .iter()
-                .map(|&i| sink.columns[i].name.as_str())
-                .collect();
-            return Err(err(
-                ErrorKind::Type,
-                span,
-                format!(
-                    "the SELECT has {} columns but sink table {} takes {} ({}); select one expression per sink column, in order",
-                    items.len(),
-                    sink.name,
-                    targets.len(),
-                    names.join(", ")
-                ),
-            )
-            .into());
-        }
-        let mut outputs: Vec<Option<Expr>> = vec![None; sink.columns.len()];
-        for ((expr, span, display), &target) in items.into_iter().zip(&targets) {
-            let column = &sink.columns[target];
-            if sink
-                .partitioned_by
-                .iter()
-                .any(|p| sink.column_index(p) == Some(target))
-                && let Some(function) = determinism::volatile_function(&expr)
-            {
-                errors.push(err(
-                    ErrorKind::Unsupported,
-                    span,
-                    determinism::message(&display, &function, &sink.name, &column.name),
-                ));
-                continue;
-            }
-            let want = column.ty.to_arrow();
-            let have = match expr.get_type(&df_schema) {
-                Ok(t) => t,
-                Err(e) => {
-                    errors.push(planning_error(e, span));
-                    continue;
-                }
-            };
-            let from = rewriter
-                .flink_type(&expr)
-                .or_else(|| SqlType::from_arrow(&have));
-            let assignable = have == want
-                || have == DataType::Null
-                || matches!(&expr, Expr::Literal(..))
-                || from.as_ref().is_some_and(|from| column.ty.accepts(from));
-            if !assignable {
-                let t = from.map_or_else(|| have.to_string(), |t| t.to_string());
-                errors.push(err(
-                    ErrorKind::Type,
-                    span,
-                    format!(
-                        "{display} is {t} but sink column {}.{} is {}; convert it with CAST({display} AS {})",
-                        sink.name, column.name, column.ty, column.ty
-                    ),
-                ));
-                continue;
-            }
-            // Flink's implicit cast: the CAST rules, so DECIMAL overflow gives NULL, a finer
-            // TIMESTAMP is truncated, a longer string cut to VARCHAR(n).
-            outputs[target] = Some(match &from {
-                Some(from) => cast::plan_cast(expr, &have, from, &column.ty, false),
-                None if have == want => expr,
-                None => Expr::Cast(Cast::new(Box::new(expr), want)),
-            });
-        }
-        if !errors.is_empty() {
-            return Err(SqlErrors(errors));
-        }
-        let outputs: Vec<Expr> = outputs
-            .into_iter()
-            .zip(&sink.columns)
-            .map(|(e, c)| {
-                e.unwrap_or_else(|| {
-                    Expr::Cast(Cast::new(
-                        Box::new(Expr::Literal(datafusion_common::ScalarValue::Null, None)),
-                        c.ty.to_arrow(),
-                    ))
-                })
-            })
-            .collect();
-
-        // Only the source columns the statement reads are decoded.
-        let mut used = BTreeSet::new();
-        for e in outputs.iter().chain(filter.iter()) {
-            for c in e.column_refs() {
-                if let Some(i) = source.column_index(&c.name) {
-                    used.insert(i);
-                }
-            }
-        }
-        let input_columns: Vec<usize> = used.into_iter().collect();
+        let input_columns = read_columns(source, outputs.iter().chain(filter.iter()));
         let input_schema: SchemaRef = Arc::new(Schema::new(
             input_columns
                 .iter()
                 .map(|&i| full_schema.field(i).clone())
                 .collect::<Vec<Field>>(),
         ));
-        let input_df = DFSchema::try_from_qualified_schema(qualifier.as_str(), &input_schema)
-            .map_err(|e| SqlError::at(ErrorKind::Table, None, e.to_string()))?;
+        let input_df = qualified(&qualifier, &input_schema)?;
         let props = ExecutionProps::new();
-        let ctx = PhysicalPlanningContext::default();
-        let physical = |e: &Expr| {
-            create_physical_expr(e, &input_df, &props, &ctx).map_err(|e| {
-                SqlError::at(ErrorKind::Unsupported, None, format!("failed to plan: {e}"))
-            })
-        };
-        let filter = filter.as_ref().map(physical).transpose()?;
+        let to_physical = |e: &Expr| physical(e, &input_df, &props);
+        let filter = filter.as_ref().map(to_physical).transpose()?;
         let outputs = outputs
             .iter()
-            .map(physical)
+            .map(to_physical)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(JobPlan {
             source: source.clone(),
@@ -515,297 +185,35 @@ impl Planner<'_> {
             outputs,
         })
     }
+}
 
-    fn table(&self, name: &ObjectName) -> Result<&TableDef, SqlError> {
-        let n = table_name(name);
-        self.catalog.get(&n).ok_or_else(|| {
-            let hint = match did_you_mean(&n, self.catalog.names()) {
-                Some(m) => format!("; did you mean {m}?"),
-                None => {
-                    let all: Vec<_> = self.catalog.names().collect();
-                    if all.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (declared: {})", all.join(", "))
-                    }
-                }
-            };
-            err(
-                ErrorKind::UnknownTable,
-                name.span(),
-                format!("table {n} is not declared as a StreamingTable{hint}"),
-            )
-        })
-    }
+/// `schema`'s columns qualified with the name the statement gives the source.
+fn qualified(qualifier: &str, schema: &Schema) -> Result<DFSchema, SqlError> {
+    DFSchema::try_from_qualified_schema(qualifier, schema)
+        .map_err(|e| SqlError::at(ErrorKind::Table, None, e.to_string()))
+}
 
-    /// Accepts `SELECT ... FROM one_table [WHERE ...]` and nothing more, saying what is not.
-    fn check_query_shape<'q>(&self, query: &'q ast::Query) -> Result<&'q ast::Select, SqlError> {
-        let unsupported = |span: Span, what: &str| {
-            err(
-                ErrorKind::Unsupported,
-                span,
-                format!(
-                    "{what} is not supported: a job is INSERT INTO <sink> SELECT ... FROM <source> [WHERE ...]"
-                ),
-            )
-        };
-        if let Some(with) = &query.with {
-            return Err(unsupported(with.span(), "WITH"));
-        }
-        if let Some(order) = &query.order_by {
-            return Err(unsupported(order.span(), "ORDER BY"));
-        }
-        if let Some(limit) = &query.limit_clause {
-            return Err(unsupported(limit.span(), "LIMIT"));
-        }
-        let select = match query.body.as_ref() {
-            SetExpr::Select(s) => s.as_ref(),
-            SetExpr::Query(q) => return self.check_query_shape(q),
-            other => {
-                return Err(unsupported(
-                    other.span(),
-                    "UNION, VALUES and set operations",
-                ));
-            }
-        };
-        if let Some(d) = &select.distinct {
-            let _ = d;
-            return Err(unsupported(select.select_token.0.span, "DISTINCT"));
-        }
-        match &select.group_by {
-            GroupByExpr::Expressions(e, _) if e.is_empty() => {}
-            g => return Err(unsupported(g.span(), "GROUP BY (aggregation)")),
-        }
-        if let Some(h) = &select.having {
-            return Err(unsupported(h.span(), "HAVING"));
-        }
-        match select.from.as_slice() {
-            [] => {
-                return Err(err(
-                    ErrorKind::Unsupported,
-                    select.span(),
-                    "the SELECT needs FROM <source table>",
-                ));
-            }
-            [one] if one.joins.is_empty() => {}
-            [one] => return Err(unsupported(one.joins[0].span(), "JOIN")),
-            [_, second, ..] => {
-                return Err(unsupported(second.span(), "selecting from several tables"));
+/// Indices of the source columns `exprs` read, ascending: only these are decoded.
+fn read_columns<'e>(source: &TableDef, exprs: impl Iterator<Item = &'e Expr>) -> Vec<usize> {
+    let mut used = BTreeSet::new();
+    for e in exprs {
+        for c in e.column_refs() {
+            if let Some(i) = source.column_index(&c.name) {
+                used.insert(i);
             }
         }
-        Ok(select)
     }
-
-    /// Every function called exists, or the error names it and where it is: a Flink function
-    /// that Sluice does not run is refused with the reason (`functions::coverage`).
-    fn check_functions(&self, select: &ast::Select) -> Result<(), SqlErrors> {
-        // Written without parentheses or planned specially by the SQL planner.
-        const BUILT_IN: &[&str] = &[
-            "current_timestamp",
-            "current_date",
-            "current_time",
-            "localtimestamp",
-            "localtime",
-        ];
-        let mut errors = Vec::new();
-        let mut check = |e: &ast::Expr| {
-            // Operators Sluice does not run the Flink way (DataFusion would plan them).
-            if let ast::Expr::SimilarTo { negated, .. } = e {
-                let name = if *negated {
-                    "NOT SIMILAR TO"
-                } else {
-                    "SIMILAR TO"
-                };
-                if let Some(reason) = coverage::refusal(name) {
-                    errors.push(err(ErrorKind::Unsupported, e.span(), reason));
-                }
-            }
-            if let ast::Expr::Function(f) = e {
-                let name = table_name(&f.name);
-                let lower = name.to_ascii_lowercase();
-                if let Some(reason) = coverage::refusal(&lower) {
-                    errors.push(err(ErrorKind::Unsupported, f.name.span(), reason));
-                } else if f.over.is_some() {
-                    errors.push(err(
-                        ErrorKind::Unsupported,
-                        f.name.span(),
-                        "window functions (OVER) are not supported",
-                    ));
-                } else if self.functions.get(&lower).is_none()
-                    && !BUILT_IN.contains(&lower.as_str())
-                {
-                    let hint = did_you_mean(&lower, self.functions.names())
-                        .map(|m| format!("; did you mean {}?", m.to_uppercase()))
-                        .unwrap_or_default();
-                    errors.push(err(
-                        ErrorKind::UnknownFunction,
-                        f.name.span(),
-                        format!("no function named {name}{hint}"),
-                    ));
-                }
-            }
-            ControlFlow::<()>::Continue(())
-        };
-        for item in &select.projection {
-            let _ = ast::visit_expressions(item, &mut check);
-        }
-        if let Some(w) = &select.selection {
-            let _ = ast::visit_expressions(w, &mut check);
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(SqlErrors(errors))
-        }
-    }
+    used.into_iter().collect()
 }
 
-fn unknown_column(name: &str, table: &TableDef) -> String {
-    let names: Vec<_> = table.columns.iter().map(|c| c.name.as_str()).collect();
-    match did_you_mean(name, names.iter().copied()) {
-        Some(m) => format!(
-            "table {} has no column {name}; did you mean {m}?",
-            table.name
-        ),
-        None => format!(
-            "table {} has no column {name} (columns: {})",
-            table.name,
-            names.join(", ")
-        ),
-    }
-}
-
-/// A DataFusion planning error as a positioned SQL error: the position DataFusion knows, else
-/// the span of the SQL item being planned.
-fn planning_error(e: DataFusionError, fallback: Span) -> SqlError {
-    let (span, kind) = match e.diagnostic() {
-        Some(d) => (
-            d.span.map_or(fallback, |s| {
-                Span::new(
-                    datafusion_sql::sqlparser::tokenizer::Location::new(
-                        s.start.line,
-                        s.start.column,
-                    ),
-                    datafusion_sql::sqlparser::tokenizer::Location::new(s.end.line, s.end.column),
-                )
-            }),
-            ErrorKind::Type,
-        ),
-        None => (fallback, ErrorKind::Type),
-    };
-    let inner = e.find_root();
-    let mut message = match inner {
-        DataFusionError::Plan(m)
-        | DataFusionError::Execution(m)
-        | DataFusionError::NotImplemented(m) => m.clone(),
-        DataFusionError::SchemaError(s, _) => s.to_string(),
-        other => other.to_string(),
-    };
-    let kind = if matches!(inner, DataFusionError::SchemaError(..)) {
-        ErrorKind::UnknownColumn
-    } else {
-        kind
-    };
-    if let Some(stripped) = message.strip_prefix("Error during planning: ") {
-        message = stripped.to_owned();
-    }
-    SqlError::at(kind, loc(span), message)
-}
-
-/// What the SQL planner sees: the source table, Flink's functions and types.
-struct Provider {
-    table_name: String,
-    table: Arc<dyn TableSource>,
-    functions: FunctionRegistry,
-    planners: Vec<Arc<dyn ExprPlanner>>,
-    options: ConfigOptions,
-}
-
-impl Provider {
-    fn new(source: &TableDef, qualifier: &str, functions: &FunctionRegistry) -> Provider {
-        let mut options = ConfigOptions::default();
-        options.execution.time_zone = Some("UTC".to_owned());
-        Provider {
-            table_name: qualifier.to_owned(),
-            table: Arc::new(LogicalTableSource::new(source.arrow_schema())),
-            functions: functions.clone(),
-            planners: vec![
-                Arc::new(hooks::FlinkExprPlanner),
-                Arc::new(datafusion_functions::unicode::planner::UnicodeFunctionPlanner),
-                Arc::new(datafusion_functions::core::planner::CoreFunctionPlanner::default()),
-            ],
-            options,
-        }
-    }
-}
-
-impl std::fmt::Debug for Provider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provider")
-            .field("table", &self.table_name)
-            .finish()
-    }
-}
-
-impl ContextProvider for Provider {
-    fn get_table_source(
-        &self,
-        name: TableReference,
-    ) -> datafusion_common::Result<Arc<dyn TableSource>> {
-        if name.table() == self.table_name {
-            Ok(Arc::clone(&self.table))
-        } else {
-            datafusion_common::plan_err!("table {name} is not the statement's source")
-        }
-    }
-
-    fn get_function_meta(&self, name: &str) -> Option<Arc<ScalarUDF>> {
-        self.functions.get(name)
-    }
-
-    fn get_higher_order_meta(&self, _name: &str) -> Option<Arc<HigherOrderUDF>> {
-        None
-    }
-
-    fn get_aggregate_meta(&self, _name: &str) -> Option<Arc<AggregateUDF>> {
-        None
-    }
-
-    fn get_window_meta(&self, _name: &str) -> Option<Arc<WindowUDF>> {
-        None
-    }
-
-    fn get_variable_type(&self, _variable_names: &[String]) -> Option<DataType> {
-        None
-    }
-
-    fn get_expr_planners(&self) -> &[Arc<dyn ExprPlanner>] {
-        &self.planners
-    }
-
-    fn get_type_planner(&self) -> Option<Arc<dyn TypePlanner>> {
-        Some(Arc::new(hooks::FlinkTypePlanner))
-    }
-
-    fn options(&self) -> &ConfigOptions {
-        &self.options
-    }
-
-    fn udf_names(&self) -> Vec<String> {
-        self.functions.names().map(str::to_owned).collect()
-    }
-
-    fn higher_order_function_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn udaf_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn udwf_names(&self) -> Vec<String> {
-        Vec::new()
-    }
+/// A planned expression as a physical one over the decoded columns.
+fn physical(
+    e: &Expr,
+    input: &DFSchema,
+    props: &ExecutionProps,
+) -> Result<Arc<dyn PhysicalExpr>, SqlError> {
+    create_physical_expr(e, input, props, &PhysicalPlanningContext::default())
+        .map_err(|e| SqlError::at(ErrorKind::Unsupported, None, format!("failed to plan: {e}")))
 }
 
 #[cfg(test)]
@@ -817,23 +225,7 @@ mod tests {
     use datafusion_common::arrow::datatypes::{Decimal128Type, Int32Type};
 
     fn table(name: &str, columns: &[(&str, &str)]) -> TableDef {
-        TableDef {
-            name: name.to_owned(),
-            resource: format!("test/{name}"),
-            connector: "filesystem".to_owned(),
-            format: Some("json".to_owned()),
-            columns: columns
-                .iter()
-                .map(|(n, t)| crate::Column {
-                    name: (*n).to_owned(),
-                    ty: SqlType::parse(t).unwrap(),
-                    metadata: None,
-                })
-                .collect(),
-            partitioned_by: Vec::new(),
-            options: Default::default(),
-            secret_options: Vec::new(),
-        }
+        TableDef::for_test(name, columns)
     }
 
     #[test]

@@ -10,7 +10,8 @@
 use base64::Engine as _;
 use sluice_sql::SqlType;
 use sluice_sql::arrow::array::ArrayRef;
-use sluice_sql::functions::text::{big_decimal, java_trim};
+use sluice_sql::functions::cast_text::big_decimal;
+use sluice_sql::java::parse::java_trim;
 
 use super::column::{Column, Kind, hash_map_order, key_bytes};
 use super::parser::{Ctx, JsonParser, Tok};
@@ -442,12 +443,12 @@ fn convert_scalar(
                 Some((text, _)) => text.to_owned(),
                 None => trimmed_text(p)?,
             };
-            column.push_f32(sluice_sql::functions::text::java_parse_float(&text)?);
+            column.push_f32(sluice_sql::java::parse::java_parse_float(&text)?);
         }
         Kind::F64(_) => {
             let v = match number {
                 Some((text, _)) => text.parse::<f64>().map_err(|_| number_error(text))?,
-                None => sluice_sql::functions::text::java_parse_double(&trimmed_text(p)?)?,
+                None => sluice_sql::java::parse::java_parse_double(&trimmed_text(p)?)?,
             };
             column.push_f64(v);
         }

@@ -9,7 +9,7 @@ use sluice_sql::arrow::datatypes::{
     Int64Type, Time32MillisecondType, TimeUnit, TimestampNanosecondType,
 };
 use sluice_sql::functions::local_date_time;
-use sluice_sql::java_text::{write_decimal, write_double, write_float};
+use sluice_sql::java::text::{write_decimal, write_double, write_float};
 use sluice_sql::types::MAP_ENTRIES;
 
 use super::text::write_json_string;

@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 
 use base64::Engine as _;
-use sluice_sql::functions::text::{decimal_parts, java_parse_double, java_parse_float, java_trim};
-use sluice_sql::java_text::write_decimal;
+use sluice_sql::java::parse::{decimal_parts, java_parse_double, java_parse_float, java_trim};
+use sluice_sql::java::text::write_decimal;
 
 use super::column::{Column, Kind, hash_map_order, key_bytes};
 use super::decode::{Rules, jackson_integer, java_parse_integer, push_decimal_text};
@@ -394,7 +394,7 @@ fn big_decimal_text(text: &str) -> String {
 #[cfg(test)]
 fn double_text(text: &str) -> String {
     let mut s = String::new();
-    sluice_sql::java_text::write_double(&mut s, text.parse().unwrap_or(f64::NAN));
+    sluice_sql::java::text::write_double(&mut s, text.parse().unwrap_or(f64::NAN));
     s
 }
 

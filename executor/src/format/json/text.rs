@@ -1,7 +1,7 @@
 //! JSON text as Jackson (Flink's JSON library) writes it: string escaping, and re-serializing a
 //! nested object or array compactly.
 
-use sluice_sql::java_text::write_double;
+use sluice_sql::java::text::write_double;
 
 use super::parser::{JsonParser, Tok};
 use super::scan::Token;

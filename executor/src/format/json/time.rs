@@ -1,5 +1,11 @@
 //! Date and time text of Flink's JSON format (`TimeFormats`): parsing with the exact accepted
 //! patterns, and writing with trailing fraction zeros removed.
+//!
+//! These are the JSON format's rules (`JsonParserToRowDataConverters` with `java.time`'s
+//! `ISO_LOCAL_DATE` and `TimeFormats.SQL_TIMESTAMP_FORMAT`/`ISO8601_TIMESTAMP_FORMAT`): strict,
+//! two-digit fields. SQL's `CAST(s AS DATE/TIMESTAMP)` reads text with Flink's lenient
+//! `DateTimeUtils` instead (`sluice_sql`'s `functions::date_time_utils`): `'2024-1-2'` is a DATE
+//! there and an error here, in Flink too, so the two stay apart.
 
 use std::fmt::Write as _;
 
@@ -20,7 +26,7 @@ fn digits(b: &[u8], from: usize, n: usize) -> Option<u32> {
 }
 
 /// `ISO_LOCAL_DATE`: exactly `yyyy-MM-dd`.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
+pub fn parse_iso_local_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -56,11 +62,11 @@ pub fn parse_epoch_day(s: &str) -> Option<i32> {
     if !(1..=12).contains(&month) || day < 1 {
         return None;
     }
-    let days_in_month = sluice_sql::functions::text::days_in_month(year, month);
+    let days_in_month = sluice_sql::calendar::days_in_month(year, month);
     if i64::from(day) > days_in_month || year.abs() > 999_999_999 {
         return None;
     }
-    i32::try_from(sluice_sql::functions::days_from_civil(year, month, day)).ok()
+    i32::try_from(sluice_sql::calendar::days_from_civil(year, month, day)).ok()
 }
 
 /// An optional `.` and 0–9 fraction digits at `pos`; returns (nanos, next position).
@@ -108,7 +114,7 @@ fn time_of_day(b: &[u8], pos: usize, seconds_optional: bool) -> Option<(NaiveTim
 /// A timestamp in the table's standard; with `ltz`, a trailing `Z` is required.
 pub fn parse_timestamp(s: &str, standard: TimestampStandard, ltz: bool) -> Option<NaiveDateTime> {
     let b = s.as_bytes();
-    let date = parse_date(s.get(..10)?)?;
+    let date = parse_iso_local_date(s.get(..10)?)?;
     let sep = *b.get(10)?;
     let (time, next_day, end) = match standard {
         TimestampStandard::Sql if sep == b' ' => time_of_day(b, 11, false)?,
@@ -161,7 +167,7 @@ pub fn write_date(out: &mut String, d: NaiveDate) {
 
 /// Appends an epoch day as `ISO_LOCAL_DATE` does, for any year (`+1705471-09-27`).
 pub fn write_epoch_day(out: &mut String, days: i64) {
-    let (y, m, d) = sluice_sql::functions::civil_from_days(days);
+    let (y, m, d) = sluice_sql::calendar::civil_from_days(days);
     write_ymd(out, y, m, d);
 }
 

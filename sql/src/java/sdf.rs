@@ -1,6 +1,6 @@
 //! Java's `java.text.SimpleDateFormat` (en_US, time zone UTC, lenient), as Flink's
 //! `DATE_FORMAT(STRING, ...)`, `UNIX_TIMESTAMP`, `TO_DATE(s, fmt)` and `FROM_UNIXTIME` use it.
-//! Its letters differ from `DateTimeFormatter`'s ([`crate::java_time`]): `u` is the ISO day of
+//! Its letters differ from `DateTimeFormatter`'s ([`super::time`]): `u` is the ISO day of
 //! the week, `S` the milliseconds.
 //!
 //! Parsing is lenient and reads a prefix: spaces before a number are skipped, numbers may be
@@ -10,10 +10,9 @@
 
 use std::fmt::Write as _;
 
-use crate::functions::{civil_from_days, days_from_civil};
-use crate::java_time::MONTHS;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
+use super::PatternError;
+use super::time::MONTHS;
+use crate::calendar::{MILLIS_PER_DAY, civil_from_days, days_from_civil};
 
 /// Sunday first, as `Calendar.DAY_OF_WEEK`.
 const DAYS: [&str; 7] = [
@@ -103,7 +102,7 @@ fn obeys_count(letter: char, count: usize) -> bool {
 
 impl SimpleDateFormat {
     /// Compiles a pattern; the error is Java's (`Illegal pattern character 'b'`).
-    pub fn compile(pattern: &str) -> Result<SimpleDateFormat, String> {
+    pub fn compile(pattern: &str) -> Result<SimpleDateFormat, PatternError> {
         let chars: Vec<char> = pattern.chars().collect();
         let mut items: Vec<Item> = Vec::new();
         let literal = |items: &mut Vec<Item>, c: char| match items.last_mut() {
@@ -122,7 +121,7 @@ impl SimpleDateFormat {
                 let mut j = i + 1;
                 loop {
                     match chars.get(j) {
-                        None => return Err("Unterminated quote".to_owned()),
+                        None => return Err(PatternError::UnterminatedQuote),
                         Some('\'') if chars.get(j + 1) == Some(&'\'') => {
                             literal(&mut items, '\'');
                             j += 2;
@@ -137,7 +136,7 @@ impl SimpleDateFormat {
                 i = j + 1;
             } else if c.is_ascii_alphabetic() {
                 if !is_pattern_letter(c) {
-                    return Err(format!("Illegal pattern character '{c}'"));
+                    return Err(PatternError::IllegalCharacter(c));
                 }
                 let mut n = 1;
                 while chars.get(i + n) == Some(&c) {
@@ -460,6 +459,7 @@ mod tests {
         assert!(
             SimpleDateFormat::compile("yyyy b")
                 .unwrap_err()
+                .to_string()
                 .contains("Illegal pattern character 'b'")
         );
     }

@@ -173,6 +173,11 @@ fn estimate_dec_exp(fract_bits: u64, bin_exp: i32) -> i32 {
 }
 
 /// Java's `dtoa` with `isCompatibleFormat = true` (the `toString` format).
+///
+/// One long function on purpose: it follows JDK 17's `FloatingDecimal.BinaryToASCIIBuffer.dtoa`
+/// branch for branch, so a reader can check it against the JDK source side by side; its three
+/// digit-generation loops (on `int`, `long` and big numbers) share one set-up (`b2`, `s2`, `m2`,
+/// the decimal exponent) and feed one rounding step (`low`, `high`, `low_digit_difference`).
 fn dtoa(bin_exp: i32, mut fract_bits: u64, n_significant_bits: i32) -> Digits {
     let tail_zeros = fract_bits.trailing_zeros() as i32;
     let n_fract_bits = EXP_SHIFT + 1 - tail_zeros;

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 
+use super::{PatternError, PatternProblem};
+
 /// A compiled pattern.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JavaPattern {
@@ -64,7 +66,7 @@ enum TextStyle {
 }
 
 /// English month names, as both `java.time` and `SimpleDateFormat` print them.
-pub(crate) const MONTHS: [&str; 12] = [
+pub(super) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -90,7 +92,7 @@ const DAYS: [&str; 7] = [
 
 impl JavaPattern {
     /// Compiles a pattern; the error says which letter or count is not allowed.
-    pub fn compile(pattern: &str) -> Result<JavaPattern, String> {
+    pub fn compile(pattern: &str) -> Result<JavaPattern, PatternError> {
         let chars: Vec<char> = pattern.chars().collect();
         let mut items = Vec::new();
         let mut i = 0;
@@ -108,9 +110,7 @@ impl JavaPattern {
                 while i + count < chars.len() && chars[i + count] == c {
                     count += 1;
                 }
-                items.push(
-                    letter(c, count).map_err(|m| format!("invalid pattern {pattern:?}: {m}"))?,
-                );
+                items.push(letter(c, count).map_err(|problem| invalid(pattern, problem))?);
                 i += count;
             } else if c == '\'' {
                 // Quoted literal; '' is a single quote.
@@ -123,10 +123,7 @@ impl JavaPattern {
                 }
                 loop {
                     if j >= chars.len() {
-                        return Err(format!(
-                            "invalid pattern {pattern:?}: unterminated quote at character {}",
-                            i + 1
-                        ));
+                        return Err(invalid(pattern, PatternProblem::UnterminatedQuote(i + 1)));
                     }
                     if chars[j] == '\'' {
                         if j + 1 < chars.len() && chars[j + 1] == '\'' {
@@ -145,7 +142,7 @@ impl JavaPattern {
                 // Optional sections always print when formatting a full date-time.
                 i += 1;
             } else if matches!(c, '{' | '}' | '#') {
-                return Err(format!("invalid pattern {pattern:?}: {c:?} is reserved"));
+                return Err(invalid(pattern, PatternProblem::Reserved(c)));
             } else {
                 let mut buf = [0u8; 4];
                 push_literal(&mut items, c.encode_utf8(&mut buf));
@@ -194,19 +191,18 @@ impl JavaPattern {
     }
 }
 
-fn letter(c: char, count: usize) -> Result<Item, String> {
-    let too_many = || {
-        Err(format!(
-            "too many pattern letters: {}",
-            c.to_string().repeat(count)
-        ))
-    };
-    let num = |field, max: usize| -> Result<Item, String> {
+fn invalid(pattern: &str, problem: PatternProblem) -> PatternError {
+    PatternError::Invalid {
+        pattern: pattern.to_owned(),
+        problem,
+    }
+}
+
+fn letter(c: char, count: usize) -> Result<Item, PatternProblem> {
+    let too_many = || Err(PatternProblem::TooManyLetters(c.to_string().repeat(count)));
+    let num = |field, max: usize| -> Result<Item, PatternProblem> {
         if count > max {
-            return Err(format!(
-                "too many pattern letters: {}",
-                c.to_string().repeat(count)
-            ));
+            return too_many();
         }
         Ok(Item::Number(field, count))
     };
@@ -214,10 +210,7 @@ fn letter(c: char, count: usize) -> Result<Item, String> {
         1..=3 => Ok(TextStyle::Short),
         4 => Ok(TextStyle::Full),
         5 => Ok(TextStyle::Narrow),
-        _ => Err(format!(
-            "too many pattern letters: {}",
-            c.to_string().repeat(count)
-        )),
+        _ => Err(PatternProblem::TooManyLetters(c.to_string().repeat(count))),
     };
     match c {
         'y' | 'u' => Ok(if count == 2 {
@@ -266,10 +259,8 @@ fn letter(c: char, count: usize) -> Result<Item, String> {
         'G' => Ok(Item::Text(TextField::Era, text_style(count)?)),
         'w' => num(Field::WeekOfWeekBasedYear, 2),
         'W' => num(Field::AlignedWeekOfMonth, 1),
-        'V' | 'z' | 'Z' | 'X' | 'x' | 'O' | 'v' => Err(format!(
-            "pattern letter {c:?} needs a time zone, and TIMESTAMP values have none (use TIMESTAMP_LTZ or drop it)"
-        )),
-        other => Err(format!("unknown pattern letter {other:?}")),
+        'V' | 'z' | 'Z' | 'X' | 'x' | 'O' | 'v' => Err(PatternProblem::NeedsTimeZone(c)),
+        other => Err(PatternProblem::UnknownLetter(other)),
     }
 }
 
@@ -432,21 +423,25 @@ mod tests {
         assert!(
             JavaPattern::compile("HHH")
                 .unwrap_err()
+                .to_string()
                 .contains("too many pattern letters: HHH")
         );
         assert!(
             JavaPattern::compile("yyyy-MM-dd b")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown pattern letter 'b'")
         );
         assert!(
             JavaPattern::compile("HH z")
                 .unwrap_err()
+                .to_string()
                 .contains("time zone")
         );
         assert!(
             JavaPattern::compile("'oops")
                 .unwrap_err()
+                .to_string()
                 .contains("unterminated quote")
         );
     }
