@@ -16,13 +16,24 @@ use super::{Attempt, Created, Part, StoreError, retry};
 use crate::connector::filesystem::options::S3Settings;
 
 /// The AWS SDK's hyper 1 HTTPS client with rustls on ring, the crypto provider kube uses too
-/// (the SDK's default client would link aws-lc-rs; see the workspace Cargo.toml). Trusted roots
-/// are the platform's, proxies from `HTTPS_PROXY`/`NO_PROXY`, as with the default client.
+/// (the SDK's default client would link aws-lc-rs; see the workspace Cargo.toml). Built as
+/// aws-smithy-runtime's `default_https_client` builds its own: the connector settings
+/// (timeouts) and sleep of each SDK client, trusted roots from the platform, and proxies from
+/// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, runtime_components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = runtime_components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The AWS SDK's standard configuration loader (environment, profile, IRSA web identity,
