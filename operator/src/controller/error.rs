@@ -69,6 +69,17 @@ pub enum Error {
         /// `namespace/name`.
         name: String,
     },
+    /// Validating a job on the blocking pool did not finish: the validation panicked (a bug;
+    /// the reconcile is retried with backoff, and the panic message is logged with it) or the
+    /// runtime is shutting down.
+    #[error("validating StreamingJob {name} did not finish: {source}")]
+    Validation {
+        /// `namespace/name`.
+        name: String,
+        /// Cause.
+        #[source]
+        source: tokio::task::JoinError,
+    },
 }
 
 impl Error {
@@ -85,6 +96,7 @@ impl Error {
             Error::DeleteOrphan { .. } => "delete",
             Error::NoNamespace { .. } => "namespace",
             Error::NoUid { .. } => "uid",
+            Error::Validation { .. } => "validation",
         }
     }
 }

@@ -68,7 +68,7 @@ pub(super) async fn reconcile_job(ctx: &Context, job: &StreamingJob) -> Result<A
     let inputs = dereference(ctx, &key);
     let previous_deployment = inputs.deployment.clone();
     // 2. Validate.
-    let outcome = ctx.validate(job, &inputs.tables, &inputs.accounts);
+    let outcome = ctx.validate(job, &inputs.tables, &inputs.accounts).await?;
     // 3. Build. 4. Apply.
     let applied = match outcome.as_ref() {
         Ok(valid) => {

@@ -3,7 +3,8 @@
 //!
 //! 1. **dereference** (async, from caches): the tables of the job's namespace, the existing
 //!    Deployment and other children, the executor pods;
-//! 2. **validate** (sync, [`crate::validate`]): the very validation the executor runs, plus the
+//! 2. **validate** ([`crate::validate`], on the blocking pool: SQL planning is CPU work that
+//!    must not hold up the Lease renewal): the very validation the executor runs, plus the
 //!    pod template overlay — a [`ValidJob`](crate::render::ValidJob) or every problem;
 //! 3. **build** (pure, [`crate::render`]): ConfigMap, Deployment, ServiceAccount, Role,
 //!    RoleBinding;
