@@ -255,33 +255,20 @@ pub fn parse_memory_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| "the size is too large".to_owned())
 }
 
-/// Kubernetes quantity syntax for memory (`256Mi`, `1Gi`, `500M`, `1024`).
+/// Kubernetes quantity syntax for memory (`256Mi`, `1Gi`, `500M`, `1e9`, `1024`), read by the
+/// same parser as the pod's resources ([`sluice_crds::resources::parse_quantity`]) so that the
+/// executor and the operator never disagree on a value; a fraction of a byte rounds up, as
+/// Kubernetes rounds memory.
 pub fn parse_quantity_bytes(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let digits = s
-        .bytes()
-        .take_while(|b| b.is_ascii_digit() || *b == b'.')
-        .count();
-    let n: f64 = s[..digits]
-        .parse()
-        .map_err(|_| format!("{s:?} is not a quantity such as 256Mi"))?;
-    let factor: f64 = match &s[digits..] {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024f64.powi(4),
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        other => {
-            return Err(format!(
-                "unit {other:?} of {s:?} is not one of Ki, Mi, Gi, Ti, k, M, G, T"
-            ));
-        }
-    };
-    Ok((n * factor) as u64)
+    match sluice_crds::resources::parse_quantity(s) {
+        Some(v) if v.is_finite() && v >= 0.0 && v < u64::MAX as f64 => Ok(v.ceil() as u64),
+        Some(_) => Err(format!(
+            "{s:?} is not a memory size: it must be at least 0 and below 16Ei"
+        )),
+        None => Err(format!(
+            "{s:?} is not a Kubernetes quantity such as 256Mi, 1Gi, 500M or 1e9"
+        )),
+    }
 }
 
 /// The source table option that sends records the job cannot process to a dead-letter path
@@ -344,6 +331,13 @@ mod tests {
         assert!(parse_memory_size("1.5mb").is_err());
         assert_eq!(parse_quantity_bytes("256Mi"), Ok(256 << 20));
         assert_eq!(parse_quantity_bytes("1G"), Ok(1_000_000_000));
+        // What the pod's resources accept (the operator's parser) is accepted here too.
+        assert_eq!(parse_quantity_bytes("1e9"), Ok(1_000_000_000));
+        assert_eq!(parse_quantity_bytes("1Pi"), Ok(1 << 50));
+        assert_eq!(parse_quantity_bytes("1.5Gi"), Ok(3 << 29));
+        assert_eq!(parse_quantity_bytes("1500m"), Ok(2));
+        assert!(parse_quantity_bytes("-1Mi").is_err());
+        assert!(parse_quantity_bytes("256MB").is_err());
     }
 
     #[test]

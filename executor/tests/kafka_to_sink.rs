@@ -146,3 +146,58 @@ fn a_malformed_record_stops_the_job_naming_it_and_nothing_after_it_is_written() 
     let r = verify(&path, 3_000, &["--poison-every", "1000"]);
     assert_eq!((r.missing, r.duplicated, r.unexpected), (0, 0, 0), "{r:?}");
 }
+
+/// A pod on a network that reaches S3 only through an HTTP proxy: the S3 client takes the
+/// proxy from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as the AWS SDK's default client does. The
+/// testkit's S3 proxy serves as the forward proxy (it logs absolute-form requests as
+/// `proxied`); the table names the S3 server itself as its endpoint.
+#[test]
+fn s3_traffic_goes_through_the_http_proxy_the_environment_names() {
+    let kafka = Kafka::start("ticks", 2);
+    let name = unique("proxied");
+    bucket(&name);
+    kafka.produce("ticks", 0, 3_000, &[]);
+    let proxy = S3Proxy::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("s3://{name}/ticks");
+    let job = write_job(
+        dir.path(),
+        &job_yaml(&kafka.bootstrap, "ticks", &name, &path, "", ""),
+    );
+    let env = [
+        ("HTTP_PROXY", proxy.url.as_str()),
+        ("HTTPS_PROXY", proxy.url.as_str()),
+        ("NO_PROXY", ""),
+    ];
+    let out = run_until_idle_with(&job, "3s", &env, &[]);
+    assert!(
+        out.status.success(),
+        "sluice run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = verify(&path, 3_000, &[]);
+    assert_eq!(
+        (r.missing, r.duplicated, r.unexpected, r.misplaced),
+        (0, 0, 0, 0),
+        "{r:?}"
+    );
+    let requests = proxy.requests();
+    let direct: Vec<_> = requests.iter().filter(|q| q["proxied"] != true).collect();
+    assert!(
+        direct.is_empty(),
+        "requests reached the proxy as to an endpoint, not as a forward proxy: {direct:?}"
+    );
+    let puts = requests
+        .iter()
+        .filter(|q| {
+            q["bucket"] == name.as_str()
+                && ["PutObject", "CompleteMultipartUpload"]
+                    .contains(&q["op"].as_str().unwrap_or(""))
+        })
+        .count();
+    assert!(
+        puts > 0,
+        "no object was written through the proxy: {}",
+        proxy.summary()
+    );
+}

@@ -13,6 +13,10 @@
 //!   `UploadPart`, `CompleteMultipartUpload`, ..., or `*`) on matching keys get STATUS;
 //! - `clear` — no faults.
 //!
+//! It also serves as a forward proxy (`HTTP_PROXY=<its URL>`): a request in absolute form
+//! (`PUT http://host:port/bucket/key HTTP/1.1`) goes to the host it names, in origin form, and
+//! is logged with `"proxied": true` — the test that S3 traffic honours the proxy settings.
+//!
 //! Commands arrive on a Unix socket, one per line, answered `ok` or `error ...`. Every request
 //! is logged as a JSON line (operation, key, upstream status, status sent, rows written) so
 //! that the oracle can check that no object was ever replaced by one with fewer rows.
@@ -153,7 +157,10 @@ fn command(state: &State, line: &str) -> Result<(), String> {
 /// A parsed request.
 struct Request {
     method: String,
+    /// Origin form (`/bucket/key?query`).
     target: String,
+    /// The `host:port` of an absolute-form target (a forward-proxy request).
+    authority: Option<String>,
     head: Vec<u8>,
     body: Vec<u8>,
 }
@@ -238,7 +245,15 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Opti
     let mut lines = text.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_owned();
-    let target = first.next()?.to_owned();
+    let raw_target = first.next()?;
+    let (target, authority) = match raw_target.strip_prefix("http://") {
+        Some(absolute) => {
+            let (authority, path) = absolute.split_at(absolute.find('/').unwrap_or(absolute.len()));
+            let path = if path.is_empty() { "/" } else { path };
+            (path.to_owned(), Some(authority.to_owned()))
+        }
+        None => (raw_target.to_owned(), None),
+    };
     let mut length = 0usize;
     let mut chunked = false;
     let mut kept = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
@@ -279,6 +294,7 @@ async fn read_request(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Opti
     Some(Request {
         method,
         target,
+        authority,
         head: kept,
         body,
     })
@@ -364,7 +380,8 @@ async fn serve(conn: TcpStream, state: Arc<State>) -> std::io::Result<()> {
         let (upstream_status, response) = match injected {
             Some((status, code)) => (None, error_response(status, code, head_only)),
             None => {
-                let mut up = TcpStream::connect(&state.upstream).await?;
+                let upstream = req.authority.as_deref().unwrap_or(&state.upstream);
+                let mut up = TcpStream::connect(upstream).await?;
                 up.write_all(&req.head).await?;
                 up.write_all(&req.body).await?;
                 let mut raw = Vec::new();
@@ -434,6 +451,7 @@ async fn serve(conn: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 "sent": sent,
                 "rows": row_count,
                 "bytes": req.body.len(),
+                "proxied": req.authority.is_some(),
             });
             let mut log = state.log.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(log, "{line}");

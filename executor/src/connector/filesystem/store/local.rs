@@ -407,6 +407,34 @@ mod tests {
         assert!(!folder.exists(), "the half-removed folder stays behind");
     }
 
+    /// kill -9 between creating a temporary file and linking it into place leaves the hidden
+    /// temporary behind: listing (recovery, the commit log, the oracle) must not take it for
+    /// an object, and a retry of the same write must still create the object.
+    #[tokio::test]
+    async fn a_temporary_file_left_by_a_crash_is_neither_listed_nor_in_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_owned()).unwrap();
+        let (folder, leftover) = temp_beside(&dir.path().join("p=1/f.json")).unwrap();
+        std::fs::write(&leftover, "half a fil").unwrap();
+        assert!(leftover.starts_with(&folder));
+        assert_eq!(
+            store.list("p=1/", None, 100).await.unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            store
+                .put_if_absent("p=1/f.json", Bytes::from_static(b"whole\n"))
+                .await
+                .unwrap(),
+            Created::Created
+        );
+        assert_eq!(
+            store.list("p=1/", None, 100).await.unwrap(),
+            vec!["p=1/f.json"]
+        );
+        assert_eq!(store.list("", None, 100).await.unwrap(), vec!["p=1/f.json"]);
+    }
+
     #[tokio::test]
     async fn a_part_of_an_upload_another_claim_aborted_is_gone_not_an_error_of_the_store() {
         let dir = tempfile::tempdir().unwrap();
