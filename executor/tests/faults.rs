@@ -11,6 +11,8 @@
 //! minutes; the 50 take ≈ 6 minutes on 2 cores),
 //! `SLUICE_FAULT_OUTAGE_SECS` (the S3 outage, default 60).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
 mod support;
 
 use std::process::Child;

@@ -6,6 +6,8 @@
 //! `sql/tests/flink/known-deviations.txt`; the test fails when any other case differs, and
 //! also when a listed case starts to pass (so the list stays honest).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! The executor against a real Kafka-protocol broker (librdkafka's mock cluster, in its own
 //! process) and a real S3 server (moto): exactly once, across restarts and kill -9.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
 mod support;
 
 use std::time::Duration;

@@ -3,6 +3,8 @@
 //! entries (down to none), skipped duplicates, and errors with their HTTP code. The operator's
 //! tests (`operator/tests/api_server.rs`) cover the same writer with the executor's RBAC.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
 mod support;
 
 use std::path::{Path, PathBuf};

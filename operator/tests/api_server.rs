@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo test -p sluice-operator --test api_server` (after `e2e/rig/prepare.sh`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
 #[macro_use]
 mod support;
 
