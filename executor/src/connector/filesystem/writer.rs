@@ -174,6 +174,174 @@ struct SplitWriter {
     retry: Option<Retry>,
 }
 
+/// What one batch appended to a split's open files.
+#[derive(Default)]
+struct Appended {
+    /// Growth of the files' buffers (bytes of the memory budget).
+    grown: u64,
+    /// Rows already in the sink (a replay after a crash), not written again.
+    skipped: u64,
+    /// The open files written to: only they can have become due for a part or a roll.
+    touched: Vec<usize>,
+}
+
+impl OpenFile {
+    fn new(key: String, bucket: String, offset: i64, now: Instant, dead_letter: bool) -> OpenFile {
+        OpenFile {
+            key,
+            bucket,
+            first_offset: offset,
+            last_offset: offset,
+            rows: 0,
+            buf: Vec::new(),
+            size: 0,
+            created: now,
+            last_write: now,
+            parts: None,
+            dead_letter,
+        }
+    }
+
+    /// Appends one encoded row; returns how much the buffer's capacity grew.
+    fn append(&mut self, line: &[u8], offset: i64, now: Instant) -> u64 {
+        let before = self.buf.capacity();
+        self.buf.extend_from_slice(line);
+        self.size += line.len() as u64;
+        self.rows += 1;
+        self.last_offset = offset;
+        self.last_write = now;
+        (self.buf.capacity() - before) as u64
+    }
+}
+
+impl SplitWriter {
+    /// Whether the row at `offset` of `bucket` is already in the sink: committed files of the
+    /// bucket reach that far (a replay after a crash or a handover).
+    fn already_written(&self, bucket: &str, offset: i64) -> bool {
+        self.committed
+            .dedup
+            .get(bucket)
+            .is_some_and(|&hw| offset <= hw)
+    }
+
+    /// The index of `bucket`'s open file, opening one named `key()` if there is none.
+    fn file_for(
+        &mut self,
+        bucket: &str,
+        offset: i64,
+        now: Instant,
+        dead_letter: bool,
+        key: impl FnOnce() -> String,
+    ) -> usize {
+        if let Some(&index) = self.buckets.get(bucket) {
+            return index;
+        }
+        self.open.push(OpenFile::new(
+            key(),
+            bucket.to_owned(),
+            offset,
+            now,
+            dead_letter,
+        ));
+        let index = self.open.len() - 1;
+        self.buckets.insert(bucket.to_owned(), index);
+        index
+    }
+
+    /// Appends the batch's rows to the open file of each row's partition path.
+    fn append_rows(
+        &mut self,
+        split: &SplitId,
+        out: &Output,
+        file_tag: &str,
+        data_prefix: &str,
+        now: Instant,
+        appended: &mut Appended,
+    ) {
+        // This batch's partition paths → open files (looked up once per path and batch).
+        let mut slots: Vec<Option<usize>> = vec![None; out.buckets.len()];
+        for row in &out.rows {
+            let b = row.bucket as usize;
+            let bucket = &out.buckets[b];
+            if self.already_written(bucket, row.offset) {
+                appended.skipped += 1;
+                continue;
+            }
+            let slot = match slots[b] {
+                Some(slot) => slot,
+                None => {
+                    let slot = self.file_for(bucket, row.offset, now, false, || {
+                        let name = file_name(file_tag, split, row.offset);
+                        if bucket.is_empty() {
+                            format!("{data_prefix}{name}")
+                        } else {
+                            format!("{data_prefix}{bucket}/{name}")
+                        }
+                    });
+                    slots[b] = Some(slot);
+                    appended.touched.push(slot);
+                    slot
+                }
+            };
+            let line = &out.data[row.start as usize..row.end as usize];
+            appended.grown += self.open[slot].append(line, row.offset, now);
+        }
+    }
+
+    /// Appends the batch's dead letters to the split's dead-letter file.
+    fn append_dead_letters(
+        &mut self,
+        split: &SplitId,
+        dead_letters: &[(i64, Vec<u8>)],
+        target: &DeadLetterTarget,
+        file_tag: &str,
+        now: Instant,
+        appended: &mut Appended,
+    ) {
+        for (offset, line) in dead_letters {
+            if self.already_written(DEAD_LETTERS, *offset) {
+                appended.skipped += 1;
+                continue;
+            }
+            let slot = self.file_for(DEAD_LETTERS, *offset, now, true, || {
+                format!("{}{}", target.prefix, file_name(file_tag, split, *offset))
+            });
+            appended.grown += self.open[slot].append(line, *offset, now);
+        }
+        if let Some(&slot) = self.buckets.get(DEAD_LETTERS) {
+            appended.touched.push(slot);
+        }
+    }
+
+    /// Of the `touched` open files, those due for a multipart part (large, still open) and
+    /// those due to roll (full), by index.
+    fn due(
+        &self,
+        mut touched: Vec<usize>,
+        file_size: u64,
+        part_size: usize,
+    ) -> (Vec<usize>, Vec<usize>) {
+        touched.sort_unstable();
+        touched.dedup();
+        let mut to_upload = Vec::new();
+        let mut to_roll = Vec::new();
+        for i in touched {
+            let f = &self.open[i];
+            let limit = if f.dead_letter {
+                file_size.min(INLINE_LIMIT as u64)
+            } else {
+                file_size
+            };
+            if f.size >= limit {
+                to_roll.push(i);
+            } else if f.buf.len() >= part_size && !f.dead_letter {
+                to_upload.push(i);
+            }
+        }
+        (to_upload, to_roll)
+    }
+}
+
 /// A failed commit kept for its next attempt, with the memory it holds. While an attempt is
 /// in flight it is not here (the attempt's result brings it back on failure), so that
 /// dropping the split then releases its memory once, through the attempt's result.
@@ -394,141 +562,36 @@ impl FsSink {
         let Some(w) = self.splits.get_mut(split) else {
             return;
         };
-        let start = first_offset;
-        // Map this batch's partition paths to open files (creating them lazily below).
-        let mut slots: Vec<Option<usize>> = vec![None; out.buckets.len()];
-        // The open files this batch wrote to: only they can have become due for a part or roll.
-        let mut touched: Vec<usize> = Vec::new();
-        let mut skipped = 0u64;
-        for row in &out.rows {
-            let b = row.bucket as usize;
-            let bucket = &out.buckets[b];
-            if w.committed
-                .dedup
-                .get(bucket)
-                .is_some_and(|&hw| row.offset <= hw)
-            {
-                skipped += 1;
-                continue;
-            }
-            let slot = match slots[b] {
-                Some(s) => s,
-                None => {
-                    let s = match w.buckets.get(bucket) {
-                        Some(&s) => s,
-                        None => {
-                            let name = file_name(&self.file_tag, split, row.offset);
-                            let key = if bucket.is_empty() {
-                                format!("{}{name}", self.data_prefix)
-                            } else {
-                                format!("{}{bucket}/{name}", self.data_prefix)
-                            };
-                            w.open.push(OpenFile {
-                                key,
-                                bucket: bucket.clone(),
-                                first_offset: row.offset,
-                                last_offset: row.offset,
-                                rows: 0,
-                                buf: Vec::new(),
-                                size: 0,
-                                created: now,
-                                last_write: now,
-                                parts: None,
-                                dead_letter: false,
-                            });
-                            w.buckets.insert(bucket.clone(), w.open.len() - 1);
-                            w.open.len() - 1
-                        }
-                    };
-                    slots[b] = Some(s);
-                    touched.push(s);
-                    s
-                }
-            };
-            let f = &mut w.open[slot];
-            let line = &out.data[row.start as usize..row.end as usize];
-            let before = f.buf.capacity();
-            f.buf.extend_from_slice(line);
-            self.used = self.used + f.buf.capacity() as u64 - before as u64;
-            f.size += line.len() as u64;
-            f.rows += 1;
-            f.last_offset = row.offset;
-            f.last_write = now;
-        }
+        let mut appended = Appended::default();
+        w.append_rows(
+            split,
+            out,
+            &self.file_tag,
+            &self.data_prefix,
+            now,
+            &mut appended,
+        );
         if let Some(target) = &self.dead_letter {
-            for (offset, line) in &out.dead_letters {
-                if w.committed
-                    .dedup
-                    .get(DEAD_LETTERS)
-                    .is_some_and(|&hw| *offset <= hw)
-                {
-                    skipped += 1;
-                    continue;
-                }
-                let slot = match w.buckets.get(DEAD_LETTERS) {
-                    Some(&s) => s,
-                    None => {
-                        w.open.push(OpenFile {
-                            key: format!(
-                                "{}{}",
-                                target.prefix,
-                                file_name(&self.file_tag, split, *offset)
-                            ),
-                            bucket: DEAD_LETTERS.to_owned(),
-                            first_offset: *offset,
-                            last_offset: *offset,
-                            rows: 0,
-                            buf: Vec::new(),
-                            size: 0,
-                            created: now,
-                            last_write: now,
-                            parts: None,
-                            dead_letter: true,
-                        });
-                        w.buckets.insert(DEAD_LETTERS.to_owned(), w.open.len() - 1);
-                        w.open.len() - 1
-                    }
-                };
-                let f = &mut w.open[slot];
-                let before = f.buf.capacity();
-                f.buf.extend_from_slice(line);
-                self.used = self.used + f.buf.capacity() as u64 - before as u64;
-                f.size += line.len() as u64;
-                f.rows += 1;
-                f.last_offset = *offset;
-                f.last_write = now;
-            }
+            w.append_dead_letters(
+                split,
+                &out.dead_letters,
+                target,
+                &self.file_tag,
+                now,
+                &mut appended,
+            );
         }
-        if let Some(&s) = w.buckets.get(DEAD_LETTERS) {
-            touched.push(s);
-        }
-        if skipped > 0 {
-            tracing::debug!(split = %split, skipped, "rows already in the sink were skipped");
+        self.used += appended.grown;
+        if appended.skipped > 0 {
+            tracing::debug!(split = %split, skipped = appended.skipped, "rows already in the sink were skipped");
         }
         w.marks.push_back(Mark {
-            start,
+            start: first_offset,
             end: next_offset,
             counts,
         });
         w.position = Some(next_offset);
-        // Large files upload parts while open; full files roll.
-        touched.sort_unstable();
-        touched.dedup();
-        let mut to_roll = Vec::new();
-        let mut to_upload = Vec::new();
-        for &i in &touched {
-            let f = &w.open[i];
-            let limit = if f.dead_letter {
-                self.rolling.file_size.min(INLINE_LIMIT as u64)
-            } else {
-                self.rolling.file_size
-            };
-            if f.size >= limit {
-                to_roll.push(i);
-            } else if f.buf.len() >= self.part_size && !f.dead_letter {
-                to_upload.push(i);
-            }
-        }
+        let (to_upload, to_roll) = w.due(appended.touched, self.rolling.file_size, self.part_size);
         let split = split.clone();
         for i in to_upload {
             self.upload_part(&split, i);
