@@ -242,7 +242,7 @@ pub async fn demo(options: DemoOptions, progress: Arc<Progress>) -> Result<(), S
     producer_thread
         .join()
         .map_err(|_| "the producer thread panicked".to_owned())??;
-    result.map_err(|e| e.to_string())?;
+    result.map_err(|e| crate::connector::Report(&e).to_string())?;
     drop(kafka);
 
     let seconds = started.elapsed().as_secs_f64();

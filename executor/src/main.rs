@@ -175,6 +175,7 @@ fn main() -> ExitCode {
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
+                    let e = sluice_executor::connector::Report(&e);
                     tracing::error!(error = %e, "job failed");
                     eprintln!("sluice: {e}");
                     ExitCode::FAILURE
