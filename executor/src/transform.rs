@@ -17,7 +17,8 @@ use crate::connector::sink::SinkFormat;
 pub use crate::connector::source::Metadata;
 use crate::connector::source::{RawBatch, SourceFormat, SplitId};
 use crate::format::json::decode::{DecodeField, Decoded, JsonDecoder};
-use crate::format::json::encode::JsonEncoder;
+use crate::format::json::encode::{BatchEncoder, JsonEncoder};
+use crate::format::row_text::RowTextEncoder;
 pub use crate::output::{FailedRecord, OutRow, Output};
 use crate::partition::Partitioner;
 
@@ -34,9 +35,39 @@ pub struct Transform {
     plan: JobPlan,
     decoder: JsonDecoder,
     layout: Vec<InputColumn>,
-    encoder: JsonEncoder,
+    encoder: Encoder,
     partitioner: Partitioner,
     not_null: Vec<(usize, String)>,
+}
+
+/// The sink's encoding of rows.
+enum Encoder {
+    Json(JsonEncoder),
+    RowText(RowTextEncoder),
+}
+
+/// An [`Encoder`] prepared for one batch.
+enum BatchRows<'a> {
+    Json(BatchEncoder<'a>),
+    RowText(&'a RowTextEncoder, &'a RecordBatch),
+}
+
+impl Encoder {
+    fn rows<'a>(&'a self, batch: &'a RecordBatch) -> Result<BatchRows<'a>, String> {
+        Ok(match self {
+            Encoder::Json(e) => BatchRows::Json(e.batch(batch)?),
+            Encoder::RowText(e) => BatchRows::RowText(e, batch),
+        })
+    }
+}
+
+impl BatchRows<'_> {
+    fn write_row(&mut self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        match self {
+            BatchRows::Json(e) => e.write_row(row, out),
+            BatchRows::RowText(e, batch) => e.write_row(batch, row, out),
+        }
+    }
 }
 
 /// Why a transform could not be built.
@@ -54,11 +85,6 @@ impl Transform {
         default_partition: &str,
     ) -> Result<Transform, TransformError> {
         let SourceFormat::Json(source_json) = source_format;
-        let SinkFormat::Json(sink_json) = sink_format else {
-            return Err(TransformError(
-                "this sink's format is not supported yet".into(),
-            ));
-        };
         let source = &plan.source;
         let mut fields = Vec::new();
         let mut layout = Vec::new();
@@ -98,8 +124,12 @@ impl Transform {
             .iter()
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
-        let encoder =
-            JsonEncoder::new(&columns, &sink.partitioned_by, sink_json).map_err(TransformError)?;
+        let encoder = match sink_format {
+            SinkFormat::Json(json) => Encoder::Json(
+                JsonEncoder::new(&columns, &sink.partitioned_by, json).map_err(TransformError)?,
+            ),
+            SinkFormat::RowText => Encoder::RowText(RowTextEncoder::new(&columns)),
+        };
         let partition_columns: Vec<(usize, String)> = sink
             .partitioned_by
             .iter()
@@ -216,7 +246,7 @@ impl Transform {
     }
 
     fn emit(&self, batch: &RecordBatch, raw: &RawBatch, source_rows: &[usize], out: &mut Output) {
-        let mut encoder = match self.encoder.batch(batch) {
+        let mut encoder = match self.encoder.rows(batch) {
             Ok(e) => e,
             Err(reason) => {
                 for &i in source_rows {

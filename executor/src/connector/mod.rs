@@ -8,12 +8,15 @@
 //! in [`REGISTRY`] (`docs/connectors.md`).
 
 pub mod api;
+pub mod blackhole;
 pub mod context;
 pub mod error;
 pub mod filesystem;
 pub mod kafka;
+pub mod print;
 pub mod sink;
 pub mod source;
+pub mod unpositioned;
 
 pub use api::{Connector, Role};
 pub use context::{RunContext, ValidationContext};
@@ -24,7 +27,12 @@ pub use sink::{
 pub use source::{PositionOracle, SourceConfig, SourceEvent, SourceFormat, SourceRuntime, SplitId};
 
 /// Every connector.
-pub static REGISTRY: &[&dyn Connector] = &[&kafka::Kafka, &filesystem::Filesystem];
+pub static REGISTRY: &[&dyn Connector] = &[
+    &kafka::Kafka,
+    &filesystem::Filesystem,
+    &print::Print,
+    &blackhole::Blackhole,
+];
 
 /// The connector of a name.
 pub fn connector(name: &str) -> Option<&'static dyn Connector> {
