@@ -10,6 +10,7 @@
 pub mod api;
 pub mod blackhole;
 pub mod context;
+pub mod datagen;
 pub mod error;
 pub mod filesystem;
 pub mod kafka;
@@ -30,6 +31,7 @@ pub use source::{PositionOracle, SourceConfig, SourceEvent, SourceFormat, Source
 pub static REGISTRY: &[&dyn Connector] = &[
     &kafka::Kafka,
     &filesystem::Filesystem,
+    &datagen::Datagen,
     &print::Print,
     &blackhole::Blackhole,
 ];
