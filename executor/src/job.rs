@@ -283,24 +283,38 @@ fn connector_of(
         ));
         return None;
     }
-    match table.format.as_deref() {
-        Some("json") => {}
-        Some(other) => problems.push(table_problem(
-            table,
-            Some("format"),
-            format!(
-                "table {}: format '{other}' is not supported; use json",
-                table.name
-            ),
-        )),
-        None => problems.push(table_problem(
-            table,
-            Some("format"),
-            format!(
-                "table {}: spec.format is missing; set it to json",
-                table.name
-            ),
-        )),
+    if !c.has_format() {
+        if table.format.is_some() {
+            problems.push(table_problem(
+                table,
+                Some("format"),
+                format!(
+                    "table {}: the {} connector has no format; remove spec.format",
+                    table.name,
+                    c.name()
+                ),
+            ));
+        }
+    } else {
+        match table.format.as_deref() {
+            Some("json") => {}
+            Some(other) => problems.push(table_problem(
+                table,
+                Some("format"),
+                format!(
+                    "table {}: format '{other}' is not supported; use json",
+                    table.name
+                ),
+            )),
+            None => problems.push(table_problem(
+                table,
+                Some("format"),
+                format!(
+                    "table {}: spec.format is missing; set it to json",
+                    table.name
+                ),
+            )),
+        }
     }
     for col in &table.columns {
         if let Some(key) = &col.metadata

@@ -9,6 +9,8 @@ pub mod job;
 pub mod metrics;
 pub mod mock_kafka;
 pub mod options;
+pub mod output;
+pub mod partition;
 pub mod pipeline;
 pub mod progress;
 pub mod runner;

@@ -175,6 +175,7 @@ fn main() -> ExitCode {
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
+                    let e = sluice_executor::connector::Report(&e);
                     tracing::error!(error = %e, "job failed");
                     eprintln!("sluice: {e}");
                     ExitCode::FAILURE
@@ -198,7 +199,7 @@ fn main() -> ExitCode {
             match runtime.block_on(sluice_executor::demo::demo(options, progress)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("sluice demo: {e}");
+                    eprintln!("sluice demo: {}", sluice_executor::connector::Report(&e));
                     ExitCode::FAILURE
                 }
             }

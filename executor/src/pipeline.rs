@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::connector::source::RawBatch;
-use crate::connector::{BatchCounts, SinkEvent, SinkRuntime, SourceEvent, SourceRuntime, SplitId};
+use crate::connector::error::{ConnectorError, Report};
+use crate::connector::sink::{BatchCounts, SinkEvent, SinkRuntime};
+use crate::connector::source::{RawBatch, SourceEvent, SourceRuntime, SplitId};
+use crate::output::FailedRecord;
 use crate::progress::Progress;
-use crate::transform::{FailedRecord, Transform};
+use crate::transform::Transform;
 
 /// Why the job stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -30,15 +32,15 @@ pub enum PipelineError {
         /// Why.
         reason: String,
     },
-    /// The source failed.
-    #[error("source failed: {0}")]
-    Source(String),
-    /// The sink failed.
-    #[error("sink failed: {0}")]
-    Sink(String),
+    /// The source failed for good.
+    #[error("source failed")]
+    Source(#[source] ConnectorError),
+    /// The sink failed for good.
+    #[error("sink failed")]
+    Sink(#[source] ConnectorError),
     /// The dead-letter path cannot be written by this sink.
-    #[error("cannot use {key}: {0}", key = crate::options::DEAD_LETTER_PATH)]
-    DeadLetter(String),
+    #[error("cannot use {key}", key = crate::options::DEAD_LETTER_PATH)]
+    DeadLetter(#[source] ConnectorError),
 }
 
 /// How long a stop may take to commit what is buffered.
@@ -105,12 +107,14 @@ impl Pipeline {
         else {
             return Ok(());
         };
-        let location = crate::connector::filesystem::options::Location::parse(raw.trim())
-            .map_err(PipelineError::DeadLetter)?;
+        let path = raw.trim();
         self.sink
-            .set_dead_letter(&location)
+            .set_dead_letter(path)
             .map_err(PipelineError::DeadLetter)?;
-        tracing::info!(path = %location.uri(), "records that cannot be processed go to the dead-letter path");
+        tracing::info!(
+            path,
+            "records that cannot be processed go to the dead-letter path"
+        );
         self.dead_letters = true;
         Ok(())
     }
@@ -187,7 +191,11 @@ impl Pipeline {
                                 self.source.stop();
                             }
                         }
-                        Some(SourceEvent::Fatal(e)) => break Err(PipelineError::Source(e)),
+                        Some(SourceEvent::Failed(e)) => {
+                            if let Some(e) = self.failed(e) {
+                                break Err(PipelineError::Source(e));
+                            }
+                        }
                         Some(SourceEvent::Stopped) | None => break Ok(()),
                     },
                     event = self.sink.next_event() => {
@@ -217,12 +225,12 @@ impl Pipeline {
             let _ = self.on_sink_event(event);
         }
         if let Err(e) = &settled {
-            tracing::error!(error = %e, "could not commit everything before stopping; uncommitted records will be read again");
+            tracing::error!(error = %Report(e), "could not commit everything before stopping; uncommitted records will be read again");
         }
         self.progress.with(|s| {
             s.ready = false;
             if let Err(e) = &result {
-                s.failure = Some(e.to_string());
+                s.failure = Some(Report(e).to_string());
             }
         });
         if result.is_err() {
@@ -361,8 +369,21 @@ impl Pipeline {
                 self.lost(&split, "fenced by another executor's claim");
                 Ok(())
             }
-            SinkEvent::Fatal(e) => Err(PipelineError::Sink(e)),
+            SinkEvent::Failed(e) => self
+                .failed(e)
+                .map_or(Ok(()), |e| Err(PipelineError::Sink(e))),
         }
+    }
+
+    /// A connector's failure: a permanent one is returned (the job stops with it); a transient
+    /// one is logged and counted while the connector retries with its backoff.
+    fn failed(&mut self, e: ConnectorError) -> Option<ConnectorError> {
+        if e.is_permanent() {
+            return Some(e);
+        }
+        tracing::warn!(error = %Report(&e), "a connector failed transiently; it retries");
+        self.progress.with(|s| s.live.transient_failures += 1);
+        None
     }
 
     /// The sink lost a split: claim it again after [`RECLAIM_AFTER`] if the source still reads
@@ -408,7 +429,7 @@ impl Pipeline {
                 tokio::time::timeout(Duration::from_millis(200), self.sink.next_event()).await
                 && let Err(e) = self.on_sink_event(event)
             {
-                tracing::warn!(error = %e, "the sink failed while partitions were handed over");
+                tracing::warn!(error = %Report(&e), "the sink failed while partitions were handed over");
                 failed = Some(e);
             }
         }
@@ -489,8 +510,10 @@ fn dead_letters(split: &SplitId, batch: &RawBatch, failed: &[FailedRecord]) -> V
 mod tests {
     use super::*;
     use crate::connector::filesystem::Filesystem;
+    use crate::connector::sink::SinkFormat;
+    use crate::connector::source::SourceFormat;
     use crate::connector::source::TimestampType;
-    use crate::connector::{Connector as _, RunContext, SourceRuntime, ValidationContext};
+    use crate::connector::{Connector as _, RunContext, ValidationContext};
     use crate::format::json::JsonOptions;
     use sluice_sql::{Catalog, Column, FunctionRegistry, JobPlan, SqlType, TableDef};
     use std::sync::Mutex;
@@ -565,8 +588,8 @@ mod tests {
         .unwrap();
         let transform = Transform::new(
             plan,
-            JsonOptions::default(),
-            JsonOptions::default(),
+            SourceFormat::Json(JsonOptions::default()),
+            SinkFormat::Json(JsonOptions::default()),
             "__DEFAULT_PARTITION__",
         )
         .unwrap();
@@ -677,6 +700,75 @@ mod tests {
         });
         p.run(std::future::pending()).await.unwrap();
         assert_eq!(*source.reclaimed.lock().unwrap(), vec![split]);
+    }
+
+    /// A source that reports a failure of `kind` between two batches.
+    async fn run_with_source_failure(
+        dir: &std::path::Path,
+        failure: ConnectorError,
+    ) -> Result<(), PipelineError> {
+        let (tx, rx) = mpsc::channel(16);
+        let (p, oracle) = pipeline(dir, rx, ScriptedSource::default()).await;
+        let split = SplitId {
+            topic: "t".into(),
+            partition: 0,
+        };
+        let claim = split.clone();
+        tokio::task::spawn_blocking(move || oracle.claim(&[claim], &[None]))
+            .await
+            .unwrap()
+            .unwrap();
+        tx.send(SourceEvent::Assigned {
+            split: split.clone(),
+            position: Some(0),
+        })
+        .await
+        .unwrap();
+        tx.send(SourceEvent::Batch {
+            split: split.clone(),
+            batch: ids(0..5),
+            high_watermark: None,
+        })
+        .await
+        .unwrap();
+        tx.send(SourceEvent::Failed(failure)).await.unwrap();
+        tx.send(SourceEvent::Batch {
+            split,
+            batch: ids(5..10),
+            high_watermark: None,
+        })
+        .await
+        .unwrap();
+        tx.send(SourceEvent::Stopped).await.unwrap();
+        p.run(std::future::pending()).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transient_connector_failure_keeps_the_job_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let failure = ConnectorError::transient("broker unreachable");
+        run_with_source_failure(dir.path(), failure).await.unwrap();
+        assert_eq!(written(dir.path()), (0..10).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_permanent_connector_failure_stops_the_job_with_its_cause_after_committing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cause = std::io::Error::other("offset 7 is gone");
+        let failure = ConnectorError::permanent("position lost").caused_by(cause);
+        let e = run_with_source_failure(dir.path(), failure)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PipelineError::Source(c) if c.is_permanent()),
+            "{e:?}"
+        );
+        assert_eq!(
+            Report(&e).to_string(),
+            "source failed: position lost: offset 7 is gone"
+        );
+        // What came before the failure is committed; nothing after it is written.
+        assert_eq!(written(dir.path()), (0..5).collect::<Vec<i64>>());
     }
 
     fn batch(offsets: &[i64]) -> RawBatch {

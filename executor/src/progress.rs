@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::connector::SplitId;
-use crate::connector::filesystem::commit_log::Counters;
+use crate::connector::sink::Counters;
+use crate::connector::source::SplitId;
 
 /// Progress of one split owned by this executor.
 #[derive(Clone, Debug, Default)]
@@ -43,6 +43,8 @@ pub struct Live {
     pub commits: u64,
     /// Splits claimed again after the sink lost them while the source still read them.
     pub reclaims: u64,
+    /// Transient failures connectors reported (and retried).
+    pub transient_failures: u64,
 }
 
 /// The state.

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::connector::RunContext;
+use crate::connector::context::RunContext;
+use crate::connector::error::{ConnectorError, Report};
 use crate::job::ValidatedJob;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::progress::Progress;
@@ -30,14 +31,14 @@ pub struct RunOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The sink could not be opened.
-    #[error("failed to open the sink: {0}")]
-    Sink(String),
+    #[error("failed to open the sink")]
+    Sink(#[source] ConnectorError),
     /// The source could not be opened.
-    #[error("failed to open the source: {0}")]
-    Source(String),
+    #[error("failed to open the source")]
+    Source(#[source] ConnectorError),
     /// The job could not be prepared.
-    #[error("{0}")]
-    Prepare(String),
+    #[error(transparent)]
+    Prepare(#[from] crate::transform::TransformError),
     /// The pipeline failed.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
@@ -115,24 +116,20 @@ pub async fn run(
         None => None,
     };
     let namespace = job.source.position_namespace();
-    let mut sink = job
-        .sink
-        .open(&run, &namespace)
+    let sink = open_retrying("sink", || job.sink.open(&run, &namespace))
         .await
         .map_err(RunError::Sink)?;
     let transform = Transform::new(
         job.plan,
-        job.source.json().clone(),
-        job.sink.json().clone(),
+        job.source.format(),
+        job.sink.format(),
         job.sink.default_partition_name(),
-    )
-    .map_err(|e| RunError::Prepare(e.0))?;
+    )?;
     let (tx, rx) = mpsc::channel(16);
     let source = job
         .source
         .open(&run, sink.oracle(), tx)
         .map_err(RunError::Source)?;
-    let _ = &mut sink;
     let started = Instant::now();
     let result = Pipeline::new(
         transform,
@@ -161,6 +158,31 @@ pub async fn run(
     }
     result.map_err(RunError::from)
 }
+
+/// Opens a connector, trying again with backoff (1 s doubling to 30 s, for at most
+/// [`OPEN_PATIENCE`]) while it fails transiently; a permanent failure is returned at once.
+async fn open_retrying<T, F, Fut>(what: &'static str, mut open: F) -> Result<T, ConnectorError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ConnectorError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match open().await {
+            Err(e) if !e.is_permanent() && started.elapsed() < OPEN_PATIENCE => {
+                tracing::warn!(what, error = %Report(&e), retry_in_s = delay.as_secs(), "cannot open; trying again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a connector that fails transiently is given to open before the run fails (and
+/// the pod restarts with Kubernetes' backoff).
+const OPEN_PATIENCE: Duration = Duration::from_secs(300);
 
 /// Starts writing this pod's progress into the job's status; `None` (logged) when no
 /// Kubernetes client can be configured, since status is reporting, not the data path.
@@ -211,6 +233,32 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_connector_that_fails_transiently_is_opened_again_and_a_permanent_failure_is_final() {
+        let mut attempts = 0;
+        let opened = open_retrying("sink", || {
+            attempts += 1;
+            let n = attempts;
+            async move {
+                if n == 1 {
+                    Err(ConnectorError::transient("store busy"))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(opened.unwrap(), 2);
+        let mut attempts = 0;
+        let failed = open_retrying("sink", || {
+            attempts += 1;
+            async { Err::<(), _>(ConnectorError::permanent("access denied")) }
+        })
+        .await;
+        assert!(failed.unwrap_err().is_permanent());
+        assert_eq!(attempts, 1);
+    }
 
     #[test]
     fn the_budget_is_40_percent_of_a_real_limit_else_96_mib() {

@@ -13,57 +13,14 @@ use sluice_sql::arrow::compute::cast;
 use sluice_sql::arrow::datatypes::DataType;
 use sluice_sql::{JobPlan, SqlTypeKind};
 
-use crate::connector::filesystem::partition::Partitioner;
-use crate::connector::source::{RawBatch, SplitId};
-use crate::format::json::JsonOptions;
+use crate::connector::sink::SinkFormat;
+pub use crate::connector::source::Metadata;
+use crate::connector::source::{RawBatch, SourceFormat, SplitId};
 use crate::format::json::decode::{DecodeField, Decoded, JsonDecoder};
-use crate::format::json::encode::JsonEncoder;
-
-/// A property of a source record that a column can read (Flink's `METADATA FROM '...'`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metadata {
-    /// `topic` (STRING).
-    Topic,
-    /// `partition` (INT).
-    Partition,
-    /// `offset` (BIGINT).
-    Offset,
-    /// `timestamp` (TIMESTAMP_LTZ(3)).
-    Timestamp,
-    /// `timestamp-type` (STRING).
-    TimestampType,
-    /// `leader-epoch` (INT).
-    LeaderEpoch,
-    /// `key` (STRING or BYTES): the record key, a Sluice extension.
-    Key,
-}
-
-impl Metadata {
-    /// Every key, for messages.
-    pub const KEYS: &'static [&'static str] = &[
-        "topic",
-        "partition",
-        "offset",
-        "timestamp",
-        "timestamp-type",
-        "leader-epoch",
-        "key",
-    ];
-
-    /// The metadata of a key.
-    pub fn parse(key: &str) -> Option<Metadata> {
-        Some(match key {
-            "topic" => Metadata::Topic,
-            "partition" => Metadata::Partition,
-            "offset" => Metadata::Offset,
-            "timestamp" => Metadata::Timestamp,
-            "timestamp-type" => Metadata::TimestampType,
-            "leader-epoch" => Metadata::LeaderEpoch,
-            "key" => Metadata::Key,
-            _ => return None,
-        })
-    }
-}
+use crate::format::json::encode::{BatchEncoder, JsonEncoder};
+use crate::format::row_text::RowTextEncoder;
+pub use crate::output::{FailedRecord, OutRow, Output};
+use crate::partition::Partitioner;
 
 #[derive(Clone, Debug)]
 enum InputColumn {
@@ -73,59 +30,44 @@ enum InputColumn {
     Metadata(Metadata, DataType),
 }
 
-/// A record that could not go through the job.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FailedRecord {
-    /// Its offset.
-    pub offset: i64,
-    /// Index in the batch.
-    pub index: usize,
-    /// Why (Flink's wording where there is one).
-    pub reason: String,
-}
-
-/// One output row: its partition (index into [`Output::buckets`]), its JSON line (a range of
-/// [`Output::data`]) and the offset of the source record it came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutRow {
-    /// Index into `buckets`.
-    pub bucket: u32,
-    /// Start of the line in `data`.
-    pub start: u32,
-    /// End of the line (after its `\n`).
-    pub end: u32,
-    /// Source offset.
-    pub offset: i64,
-}
-
-/// What a batch became.
-#[derive(Debug, Default)]
-pub struct Output {
-    /// JSON lines, back to back.
-    pub data: Vec<u8>,
-    /// Output rows in source order.
-    pub rows: Vec<OutRow>,
-    /// Partition paths used by this batch (`""` for an unpartitioned sink).
-    pub buckets: Vec<String>,
-    /// Records the `WHERE` clause dropped, plus empty records (tombstones).
-    pub filtered: u64,
-    /// Malformed records dropped because of `json.ignore-parse-errors`.
-    pub dropped: u64,
-    /// Records that failed (decoding, evaluation, NOT NULL), in offset order.
-    pub failed: Vec<FailedRecord>,
-    /// Dead letters of failed records, in offset order: (offset, JSON line), written by the
-    /// sink to the dead-letter path when one is set (filled by the pipeline).
-    pub dead_letters: Vec<(i64, Vec<u8>)>,
-}
-
 /// The job's per-batch work.
 pub struct Transform {
     plan: JobPlan,
     decoder: JsonDecoder,
     layout: Vec<InputColumn>,
-    encoder: JsonEncoder,
+    encoder: Encoder,
     partitioner: Partitioner,
     not_null: Vec<(usize, String)>,
+}
+
+/// The sink's encoding of rows.
+enum Encoder {
+    Json(JsonEncoder),
+    RowText(RowTextEncoder),
+}
+
+/// An [`Encoder`] prepared for one batch.
+enum BatchRows<'a> {
+    Json(BatchEncoder<'a>),
+    RowText(&'a RowTextEncoder, &'a RecordBatch),
+}
+
+impl Encoder {
+    fn rows<'a>(&'a self, batch: &'a RecordBatch) -> Result<BatchRows<'a>, String> {
+        Ok(match self {
+            Encoder::Json(e) => BatchRows::Json(e.batch(batch)?),
+            Encoder::RowText(e) => BatchRows::RowText(e, batch),
+        })
+    }
+}
+
+impl BatchRows<'_> {
+    fn write_row(&mut self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        match self {
+            BatchRows::Json(e) => e.write_row(row, out),
+            BatchRows::RowText(e, batch) => e.write_row(batch, row, out),
+        }
+    }
 }
 
 /// Why a transform could not be built.
@@ -134,14 +76,15 @@ pub struct Transform {
 pub struct TransformError(pub String);
 
 impl Transform {
-    /// Builds the transform of a planned job with the source's and the sink's JSON options and
-    /// the sink's `partition.default-name`.
+    /// Builds the transform of a planned job with the source's and the sink's formats and the
+    /// sink's `partition.default-name`.
     pub fn new(
         plan: JobPlan,
-        source_json: JsonOptions,
-        sink_json: JsonOptions,
+        source_format: SourceFormat,
+        sink_format: SinkFormat,
         default_partition: &str,
     ) -> Result<Transform, TransformError> {
+        let SourceFormat::Json(source_json) = source_format;
         let source = &plan.source;
         let mut fields = Vec::new();
         let mut layout = Vec::new();
@@ -181,8 +124,12 @@ impl Transform {
             .iter()
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
-        let encoder =
-            JsonEncoder::new(&columns, &sink.partitioned_by, sink_json).map_err(TransformError)?;
+        let encoder = match sink_format {
+            SinkFormat::Json(json) => Encoder::Json(
+                JsonEncoder::new(&columns, &sink.partitioned_by, json).map_err(TransformError)?,
+            ),
+            SinkFormat::RowText => Encoder::RowText(RowTextEncoder::new(&columns)),
+        };
         let partition_columns: Vec<(usize, String)> = sink
             .partitioned_by
             .iter()
@@ -299,7 +246,7 @@ impl Transform {
     }
 
     fn emit(&self, batch: &RecordBatch, raw: &RawBatch, source_rows: &[usize], out: &mut Output) {
-        let mut encoder = match self.encoder.batch(batch) {
+        let mut encoder = match self.encoder.rows(batch) {
             Ok(e) => e,
             Err(reason) => {
                 for &i in source_rows {
@@ -449,6 +396,7 @@ pub fn metadata_type(m: Metadata) -> SqlTypeKind {
 mod tests {
     use super::*;
     use crate::connector::source::TimestampType;
+    use crate::format::json::JsonOptions;
     use sluice_sql::{Catalog, Column, FunctionRegistry, SqlType, TableDef};
 
     fn table(name: &str, columns: &[(&str, &str)]) -> TableDef {
@@ -483,8 +431,8 @@ mod tests {
         .unwrap();
         let mut t = Transform::new(
             plan,
-            JsonOptions::default(),
-            JsonOptions::default(),
+            SourceFormat::Json(JsonOptions::default()),
+            SinkFormat::Json(JsonOptions::default()),
             "__DEFAULT_PARTITION__",
         )
         .unwrap();

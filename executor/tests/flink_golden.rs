@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sluice_executor::connector::filesystem::Filesystem;
-use sluice_executor::connector::source::{RawBatch, SplitId, TimestampType};
+use sluice_executor::connector::source::{RawBatch, SourceFormat, SplitId, TimestampType};
 use sluice_executor::connector::{Connector as _, ValidationContext};
 use sluice_executor::format::json::JsonOptions;
 use sluice_executor::options::Options;
@@ -131,16 +131,18 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
             },
         )
         .map_err(|e| plan_err(format!("{e:?}")))?;
-    let (sink_json, default_name) = (
-        config.json().clone(),
-        config.default_partition_name().to_owned(),
-    );
+    let (sink_format, default_name) = (config.format(), config.default_partition_name().to_owned());
     let _ = sink_options;
     let catalog = Catalog::new([source, sink]);
     let plan = JobPlan::plan(&case.sql, &catalog, &FunctionRegistry::flink())
         .map_err(|e| plan_err(e.to_string()))?;
-    let mut transform =
-        Transform::new(plan, source_json, sink_json, &default_name).map_err(|e| plan_err(e.0))?;
+    let mut transform = Transform::new(
+        plan,
+        SourceFormat::Json(source_json),
+        sink_format,
+        &default_name,
+    )
+    .map_err(|e| plan_err(e.0))?;
     let mut raw = RawBatch::default();
     for (i, line) in case.input.lines().enumerate() {
         // The filesystem source skips blank lines.

@@ -1,7 +1,15 @@
 //! What sources produce: batches of raw records of one split (a Kafka topic partition), copied
 //! out of the client's buffers so that the client can reuse them.
 
+use std::fmt::Debug;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::context::RunContext;
+use super::error::ConnectorError;
+use crate::format::json::JsonOptions;
 
 /// A unit of a source that one executor reads in order: a Kafka topic partition.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -128,6 +136,52 @@ impl RawBatch {
     }
 }
 
+/// A property of a source record that a column can read (Flink's `METADATA FROM '...'`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metadata {
+    /// `topic` (STRING).
+    Topic,
+    /// `partition` (INT).
+    Partition,
+    /// `offset` (BIGINT).
+    Offset,
+    /// `timestamp` (TIMESTAMP_LTZ(3)).
+    Timestamp,
+    /// `timestamp-type` (STRING).
+    TimestampType,
+    /// `leader-epoch` (INT).
+    LeaderEpoch,
+    /// `key` (STRING or BYTES): the record key, a Sluice extension.
+    Key,
+}
+
+impl Metadata {
+    /// Every key, for messages.
+    pub const KEYS: &'static [&'static str] = &[
+        "topic",
+        "partition",
+        "offset",
+        "timestamp",
+        "timestamp-type",
+        "leader-epoch",
+        "key",
+    ];
+
+    /// The metadata of a key.
+    pub fn parse(key: &str) -> Option<Metadata> {
+        Some(match key {
+            "topic" => Metadata::Topic,
+            "partition" => Metadata::Partition,
+            "offset" => Metadata::Offset,
+            "timestamp" => Metadata::Timestamp,
+            "timestamp-type" => Metadata::TimestampType,
+            "leader-epoch" => Metadata::LeaderEpoch,
+            "key" => Metadata::Key,
+            _ => return None,
+        })
+    }
+}
+
 /// What a source tells the pipeline, in order.
 #[derive(Debug)]
 pub enum SourceEvent {
@@ -160,9 +214,11 @@ pub enum SourceEvent {
     },
     /// No record arrived for a while on any split (used by `--until-idle`).
     Idle,
-    /// The source cannot continue.
-    Fatal(String),
-    /// The source stopped after [`crate::connector::SourceRuntime::stop`]; nothing follows.
+    /// Something failed: a [`crate::connector::ErrorKind::Permanent`] failure stops the job
+    /// (nothing follows but [`SourceEvent::Stopped`] or the channel closing); a transient one
+    /// is reported while the source retries.
+    Failed(ConnectorError),
+    /// The source stopped after [`SourceRuntime::stop`]; nothing follows.
     Stopped,
 }
 
@@ -179,5 +235,45 @@ pub trait PositionOracle: Send + Sync {
         &self,
         splits: &[SplitId],
         start_if_none: &[Option<i64>],
-    ) -> Result<Vec<Option<i64>>, String>;
+    ) -> Result<Vec<Option<i64>>, ConnectorError>;
+}
+
+/// How records are decoded: the source table's format.
+#[derive(Clone, Debug)]
+pub enum SourceFormat {
+    /// Flink's `json` format.
+    Json(JsonOptions),
+}
+
+/// A checked source configuration.
+pub trait SourceConfig: Send + Sync + Debug {
+    /// How the values of its records are decoded.
+    fn format(&self) -> SourceFormat;
+    /// A one-line description for logs and the demo (`kafka topic stock-ticks at ...`).
+    fn describe(&self) -> String;
+    /// The name under which positions of this source are committed (the consumer group):
+    /// two runs with the same name continue from each other's positions.
+    fn position_namespace(&self) -> String;
+    /// Starts reading; events go to `events`, starting positions come from `oracle`.
+    fn open(
+        &self,
+        run: &RunContext,
+        oracle: Arc<dyn PositionOracle>,
+        events: mpsc::Sender<SourceEvent>,
+    ) -> Result<Box<dyn SourceRuntime>, ConnectorError>;
+}
+
+/// A running source.
+pub trait SourceRuntime: Send {
+    /// Commits positions upstream (advisory; a sink with durable positions is the source of
+    /// truth).
+    fn commit(&self, positions: &[(SplitId, i64)]);
+    /// Asks the source to stop: it revokes its splits (a [`SourceEvent::Revoked`] to answer)
+    /// and ends with the channel closing.
+    fn stop(&mut self);
+    /// Asks the source to claim these splits again (through its [`PositionOracle`]) and read
+    /// them from the claimed position, announced by a new [`SourceEvent::Assigned`], if it
+    /// still reads them: the sink lost them (fenced by an executor whose claim came later, or
+    /// assigned without a claim) while the source is still assigned them.
+    fn reclaim(&self, splits: &[SplitId]);
 }

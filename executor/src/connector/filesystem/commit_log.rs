@@ -30,6 +30,7 @@ use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Created, Part, Store, StoreError};
+use crate::connector::sink::Counters;
 use crate::connector::source::SplitId;
 
 const MAGIC: &[u8; 8] = b"SLUICE1\n";
@@ -37,35 +38,6 @@ const MAGIC: &[u8; 8] = b"SLUICE1\n";
 const KEEP: u64 = 8;
 /// Files of one record published at once.
 const PUBLISH_CONCURRENCY: usize = 32;
-
-/// Exactly-once counters of a split, stored with its commits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
-    /// Records consumed.
-    pub records_in: u64,
-    /// Records written (or already in the sink when replayed).
-    pub records_out: u64,
-    /// Records dropped by `WHERE`, and empty records.
-    pub records_filtered: u64,
-    /// Records that could not be decoded or evaluated.
-    pub records_failed: u64,
-    /// Files published.
-    pub files_written: u64,
-    /// Bytes published.
-    pub bytes_written: u64,
-}
-
-impl Counters {
-    /// Adds another set.
-    pub fn add(&mut self, o: &Counters) {
-        self.records_in += o.records_in;
-        self.records_out += o.records_out;
-        self.records_filtered += o.records_filtered;
-        self.records_failed += o.records_failed;
-        self.files_written += o.files_written;
-        self.bytes_written += o.bytes_written;
-    }
-}
 
 /// How a file's bytes are held until it is published.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -632,7 +604,7 @@ impl CommitLog {
             .into_iter()
             .filter(|(key, _)| {
                 let name = key.rsplit('/').next().unwrap_or("");
-                super::writer::file_split(file_tag, name).is_some_and(|s| splits.contains(&s))
+                super::file_names::file_split(file_tag, name).is_some_and(|s| splits.contains(&s))
             })
             .collect())
     }

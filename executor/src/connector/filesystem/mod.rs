@@ -3,8 +3,8 @@
 
 pub mod commit_log;
 pub mod fault;
+pub mod file_names;
 pub mod options;
-pub mod partition;
 pub mod runtime;
 pub mod store;
 pub mod writer;
@@ -15,8 +15,10 @@ use sluice_sql::TableDef;
 
 use futures::future::BoxFuture;
 
-use super::{Connector, Role, RunContext, SinkConfig, SinkRuntime, ValidationContext};
-use crate::format::json::JsonOptions;
+use super::api::{Connector, Role};
+use super::context::{RunContext, ValidationContext};
+use super::error::ConnectorError;
+use super::sink::{Positions, SinkConfig, SinkFormat, SinkRuntime};
 use crate::options::{OptionError, Options};
 pub use options::FilesystemSinkOptions;
 
@@ -53,8 +55,13 @@ impl Connector for Filesystem {
 }
 
 impl SinkConfig for FilesystemSinkOptions {
-    fn json(&self) -> &JsonOptions {
-        &self.json
+    fn format(&self) -> SinkFormat {
+        SinkFormat::Json(self.json.clone())
+    }
+
+    /// The commit log beside the data (`_sluice/`), written with it exactly once.
+    fn positions(&self) -> Positions {
+        Positions::Durable
     }
 
     fn default_partition_name(&self) -> &str {
@@ -69,7 +76,7 @@ impl SinkConfig for FilesystemSinkOptions {
         &'a self,
         run: &'a RunContext,
         positions: &'a str,
-    ) -> BoxFuture<'a, Result<Box<dyn SinkRuntime>, String>> {
+    ) -> BoxFuture<'a, Result<Box<dyn SinkRuntime>, ConnectorError>> {
         Box::pin(runtime::open(self, run, positions))
     }
 }

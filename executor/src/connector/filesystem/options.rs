@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::format::json::JsonOptions;
 use crate::options::Options;
 
-use super::partition::DEFAULT_PARTITION_NAME;
+use crate::partition::DEFAULT_PARTITION_NAME;
 
 /// Where files go.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,9 +11,12 @@ use sha2::Digest as _;
 use super::commit_log::{CommitLog, SplitState};
 use super::options::{FilesystemSinkOptions, Location};
 use super::store::{Store, local::LocalStore, s3::S3Store};
-use super::writer::{BatchCounts, FsSink, SinkEvent};
-use crate::connector::{Claimed, PositionOracle, RunContext, SinkRuntime, SplitId};
-use crate::transform::Output;
+use super::writer::FsSink;
+use crate::connector::context::RunContext;
+use crate::connector::error::ConnectorError;
+use crate::connector::sink::{BatchCounts, Claimed, SinkEvent, SinkRuntime};
+use crate::connector::source::{PositionOracle, SplitId};
+use crate::output::Output;
 
 /// Claims splits in the commit log and keeps their states for [`FsSinkRuntime::assign`].
 struct Claims {
@@ -29,7 +32,7 @@ impl PositionOracle for Claims {
         &self,
         splits: &[SplitId],
         start_if_none: &[Option<i64>],
-    ) -> Result<Vec<Option<i64>>, String> {
+    ) -> Result<Vec<Option<i64>>, ConnectorError> {
         let started = Instant::now();
         let (states, orphans) = self.handle.block_on(async {
             // Uploads left by previous owners of these splits, listed before we write anything.
@@ -47,8 +50,10 @@ impl PositionOracle for Claims {
         let mut out = Vec::with_capacity(splits.len());
         let mut kept = self.states.lock().unwrap_or_else(|e| e.into_inner());
         for state in states {
-            let state = state
-                .map_err(|e| format!("failed to claim partitions in the sink's commit log: {e}"))?;
+            let state = state.map_err(|e| {
+                ConnectorError::permanent("failed to claim partitions in the sink's commit log")
+                    .caused_by(e)
+            })?;
             out.push(state.offset);
             kept.insert(state.split.clone(), state);
         }
@@ -86,13 +91,20 @@ pub async fn open(
     options: &FilesystemSinkOptions,
     run: &RunContext,
     positions: &str,
-) -> Result<Box<dyn SinkRuntime>, String> {
+) -> Result<Box<dyn SinkRuntime>, ConnectorError> {
     let (store, prefix) = match &options.location {
         Location::S3 { bucket, prefix } => (
-            Store::S3(S3Store::connect(bucket, &options.s3).await?),
+            Store::S3(
+                S3Store::connect(bucket, &options.s3)
+                    .await
+                    .map_err(ConnectorError::permanent)?,
+            ),
             prefix.clone(),
         ),
-        Location::Local(dir) => (Store::Local(LocalStore::new(dir.clone())?), String::new()),
+        Location::Local(dir) => (
+            Store::Local(LocalStore::new(dir.clone()).map_err(ConnectorError::permanent)?),
+            String::new(),
+        ),
     };
     let data_prefix = if prefix.is_empty() {
         String::new()
@@ -198,14 +210,20 @@ impl SinkRuntime for FsSinkRuntime {
         Box::pin(self.sink.next_event())
     }
 
-    fn set_dead_letter(&mut self, location: &super::options::Location) -> Result<(), String> {
-        self.sink.set_dead_letter(location)
+    fn set_dead_letter(&mut self, path: &str) -> Result<(), ConnectorError> {
+        let location = Location::parse(path).map_err(ConnectorError::permanent)?;
+        self.sink
+            .set_dead_letter(&location)
+            .map_err(ConnectorError::permanent)
     }
 
-    fn settle(&mut self, deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
+    fn settle(&mut self, deadline: Duration) -> BoxFuture<'_, Result<(), ConnectorError>> {
         Box::pin(async move {
             self.sink.roll_all();
-            self.sink.settle(deadline).await
+            self.sink
+                .settle(deadline)
+                .await
+                .map_err(ConnectorError::permanent)
         })
     }
 }

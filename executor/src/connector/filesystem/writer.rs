@@ -15,44 +15,18 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::commit_log::{
-    CommitError, CommitLog, CommitOutcome, Counters, FileContent, FileToPublish, PreparedCommit,
-    SplitState,
+    CommitError, CommitLog, CommitOutcome, FileContent, FileToPublish, PreparedCommit, SplitState,
 };
+use super::file_names::file_name;
 use super::options::RollingPolicy;
 use super::store::{Part, Store, StoreError};
+use crate::connector::error::ConnectorError;
+use crate::connector::sink::{BatchCounts, SinkEvent};
 use crate::connector::source::SplitId;
-use crate::transform::Output;
+use crate::output::Output;
 
 /// Files up to this size travel inside the commit record (one request each to publish).
 const INLINE_LIMIT: usize = 1 << 20;
-
-/// The name of a split's file whose first record is at `offset`:
-/// `<file tag>-<topic>-<partition>-<offset>.json`.
-pub fn file_name(file_tag: &str, split: &SplitId, offset: i64) -> String {
-    format!(
-        "{file_tag}-{}-{}-{offset}.json",
-        split.topic, split.partition
-    )
-}
-
-/// The split whose file `name` is ([`file_name`]), read from the right: the last two `-`
-/// fields are numbers, so the topic is the rest, whatever `-` it holds. (A prefix match was
-/// ambiguous: topic `t` partition 1's `t-1-` begins topic `t-1` partition 5's `t-1-5-`, and
-/// a claim of the one aborted the other's uploads.)
-pub fn file_split(file_tag: &str, name: &str) -> Option<SplitId> {
-    let rest = name.strip_prefix(file_tag)?.strip_prefix('-')?;
-    let rest = rest.strip_suffix(".json")?;
-    let (rest, offset) = rest.rsplit_once('-')?;
-    let (topic, partition) = rest.rsplit_once('-')?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if topic.is_empty() || !numeric(offset) || !numeric(partition) {
-        return None;
-    }
-    Some(SplitId {
-        topic: topic.to_owned(),
-        partition: partition.parse().ok()?,
-    })
-}
 
 /// The pseudo partition path of a split's dead letters (in `dedup` of commit records).
 const DEAD_LETTERS: &str = "_sluice_dead_letters";
@@ -74,40 +48,6 @@ struct DeadLetterTarget {
     store: String,
     /// Key prefix in it (empty or ending in `/`).
     prefix: String,
-}
-
-/// What the sink tells the pipeline.
-#[derive(Debug)]
-pub enum SinkEvent {
-    /// A split's position is committed: every record before `offset` is in the sink.
-    Committed {
-        /// The split.
-        split: SplitId,
-        /// The committed position.
-        offset: i64,
-        /// Its exactly-once counters.
-        counters: Counters,
-    },
-    /// Another executor took the split over; its batches must be dropped until reassigned.
-    Fenced {
-        /// The split.
-        split: SplitId,
-    },
-    /// The sink cannot continue (access denied, conflicting objects).
-    Fatal(String),
-}
-
-/// Counts of one batch of a split, kept until its records are committed.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BatchCounts {
-    /// Records in the batch.
-    pub records_in: u64,
-    /// Rows written (or skipped as already in the sink).
-    pub records_out: u64,
-    /// Records dropped by `WHERE` or empty.
-    pub records_filtered: u64,
-    /// Records that failed (dropped or sent to a dead-letter path).
-    pub records_failed: u64,
 }
 
 #[derive(Debug)]
@@ -949,7 +889,9 @@ impl FsSink {
                 return e;
             }
             let Some(task) = self.rx.recv().await else {
-                return SinkEvent::Fatal("the sink's task channel closed".to_owned());
+                return SinkEvent::Failed(ConnectorError::permanent(
+                    "the sink's task channel closed",
+                ));
             };
             self.handle(task);
         }
@@ -999,9 +941,9 @@ impl FsSink {
                         }
                         self.pending.push_back(SinkEvent::Fenced { split });
                     }
-                    Err(e) => self
-                        .pending
-                        .push_back(SinkEvent::Fatal(format!("failed to stage {key}: {e}"))),
+                    Err(e) => self.pending.push_back(SinkEvent::Failed(
+                        ConnectorError::permanent(format!("failed to stage {key}")).caused_by(e),
+                    )),
                 }
             }
             TaskEvent::Committed {
@@ -1061,9 +1003,10 @@ impl FsSink {
                             not_before: Instant::now() + delay,
                         });
                         if attempts == 1 {
-                            self.pending.push_back(SinkEvent::Fatal(format!(
-                                "failed to commit {split}: {e}"
-                            )));
+                            self.pending.push_back(SinkEvent::Failed(
+                                ConnectorError::permanent(format!("failed to commit {split}"))
+                                    .caused_by(e),
+                            ));
                         }
                     }
                 }
@@ -1148,8 +1091,9 @@ fn start_upload(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connector::filesystem::file_names::file_split;
     use crate::connector::filesystem::store::local::LocalStore;
-    use crate::transform::OutRow;
+    use crate::output::OutRow;
 
     fn split(partition: i32) -> SplitId {
         SplitId {
@@ -1211,7 +1155,7 @@ mod tests {
                 // The pipeline takes no batch while the sink is over its budget.
                 while sink.used() > budget {
                     let event = sink.next_event().await;
-                    assert!(!matches!(event, SinkEvent::Fatal(_)), "{event:?}");
+                    assert!(!matches!(event, SinkEvent::Failed(_)), "{event:?}");
                 }
                 let first = round * rows as i64;
                 sink.write(
@@ -1348,7 +1292,7 @@ mod tests {
         std::fs::create_dir_all(&record).unwrap();
         sink.commit_all();
         let event = sink.next_event().await;
-        assert!(matches!(event, SinkEvent::Fatal(_)), "{event:?}");
+        assert!(matches!(event, SinkEvent::Failed(_)), "{event:?}");
         assert!(!sink.split_settled(&split(0)));
         // The cause goes away; the pipeline's stop settles the sink, which commits again.
         std::fs::remove_dir(&record).unwrap();
@@ -1386,7 +1330,7 @@ mod tests {
         sink.commit_all();
         loop {
             match sink.next_event().await {
-                SinkEvent::Fatal(_) => break,
+                SinkEvent::Failed(_) => break,
                 SinkEvent::Committed { split: s, .. } if s == split(1) => {}
                 other => panic!("{other:?}"),
             }

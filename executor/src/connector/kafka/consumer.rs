@@ -18,6 +18,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
 use super::options::{KafkaSourceOptions, OffsetReset, StartupMode};
+use crate::connector::error::{ConnectorError, Report};
 use crate::connector::source::{PositionOracle, RawBatch, SourceEvent, SplitId, TimestampType};
 
 /// Records per batch sent to the pipeline.
@@ -190,7 +191,9 @@ impl Context {
     fn fail(&self, message: String) {
         tracing::error!(%message, "kafka source failed");
         self.fatal.store(true, Ordering::SeqCst);
-        let _ = self.events.blocking_send(SourceEvent::Fatal(message));
+        let _ = self
+            .events
+            .blocking_send(SourceEvent::Failed(ConnectorError::permanent(message)));
     }
 
     /// Sends pending batches of the splits `which` selects.
@@ -233,7 +236,10 @@ impl Context {
             }
         }
         let numbers: Vec<Option<i64>> = fallback.iter().map(|(_, n)| *n).collect();
-        let committed = self.oracle.claim(splits, &numbers)?;
+        let committed = self
+            .oracle
+            .claim(splits, &numbers)
+            .map_err(|e| Report(&e).to_string())?;
         Ok(committed
             .into_iter()
             .zip(fallback)
@@ -452,7 +458,7 @@ impl KafkaSource {
     }
 }
 
-impl crate::connector::SourceRuntime for KafkaSource {
+impl crate::connector::source::SourceRuntime for KafkaSource {
     fn commit(&self, positions: &[(SplitId, i64)]) {
         KafkaSource::commit(self, positions);
     }
@@ -608,7 +614,8 @@ fn poll_loop(
                     // The committed position is gone from the topic: going on would skip
                     // records silently, so stop and say so.
                     tracing::error!(error = %e, "{message}");
-                    let _ = events.blocking_send(SourceEvent::Fatal(message));
+                    let _ = events
+                        .blocking_send(SourceEvent::Failed(ConnectorError::permanent(message)));
                     break;
                 }
                 tracing::warn!(error = %e, "kafka consume error (retrying)");

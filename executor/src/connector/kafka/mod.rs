@@ -10,11 +10,12 @@ use sluice_sql::TableDef;
 
 use tokio::sync::mpsc;
 
-use super::{
-    Connector, PositionOracle, Role, RunContext, SourceConfig, SourceEvent, SourceRuntime,
-    ValidationContext,
+use super::api::{Connector, Role};
+use super::context::{RunContext, ValidationContext};
+use super::error::ConnectorError;
+use super::source::{
+    Metadata, PositionOracle, SourceConfig, SourceEvent, SourceFormat, SourceRuntime,
 };
-use crate::format::json::JsonOptions;
 use crate::options::{OptionError, Options};
 pub use options::KafkaSourceOptions;
 
@@ -32,7 +33,7 @@ impl Connector for Kafka {
     }
 
     fn metadata_keys(&self) -> &'static [&'static str] {
-        crate::transform::Metadata::KEYS
+        Metadata::KEYS
     }
 
     fn source(
@@ -56,8 +57,8 @@ impl Connector for Kafka {
 }
 
 impl SourceConfig for KafkaSourceOptions {
-    fn json(&self) -> &JsonOptions {
-        &self.json
+    fn format(&self) -> SourceFormat {
+        SourceFormat::Json(self.json.clone())
     }
 
     fn describe(&self) -> String {
@@ -81,14 +82,14 @@ impl SourceConfig for KafkaSourceOptions {
         run: &RunContext,
         oracle: Arc<dyn PositionOracle>,
         events: mpsc::Sender<SourceEvent>,
-    ) -> Result<Box<dyn SourceRuntime>, String> {
+    ) -> Result<Box<dyn SourceRuntime>, ConnectorError> {
         let settings = consumer::ConsumerSettings {
             prefetch_kbytes: run.prefetch_kbytes,
             idle_after: run.idle_after,
             ..Default::default()
         };
-        Ok(Box::new(consumer::KafkaSource::start(
-            self, oracle, settings, events,
-        )?))
+        let source = consumer::KafkaSource::start(self, oracle, settings, events)
+            .map_err(ConnectorError::permanent)?;
+        Ok(Box::new(source))
     }
 }
