@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::msk_iam::{self, MskIam};
 use super::properties::{self, Property};
 use crate::format::json::JsonOptions;
 use crate::options::Options;
@@ -53,6 +54,9 @@ pub struct KafkaSourceOptions {
     pub client: BTreeMap<String, String>,
     /// `properties.*` whose values come from Secrets: (client key, environment variable).
     pub client_secrets: Vec<(String, String)>,
+    /// Amazon MSK IAM authentication (`properties.sasl.mechanism: AWS_MSK_IAM`), already
+    /// translated in `client` to SASL/OAUTHBEARER: the consumer signs the tokens.
+    pub msk_iam: Option<MskIam>,
     /// The value format's options.
     pub json: JsonOptions,
     /// `sluice.dead-letter.path`: where records that cannot be processed go instead of
@@ -199,8 +203,15 @@ pub fn read(
         }
     };
     o.declare_prefix("properties.");
+    let mut props: BTreeMap<String, String> =
+        o.values_with_prefix("properties.").into_iter().collect();
+    let secret_props: Vec<String> = secret_env
+        .iter()
+        .filter_map(|(opt, _)| opt.strip_prefix("properties.").map(str::to_owned))
+        .collect();
+    let msk_iam = msk_iam::read(o, &mut props, &secret_props);
     let mut client = BTreeMap::new();
-    for (k, v) in o.values_with_prefix("properties.") {
+    for (k, v) in props {
         if RESERVED.contains(&k.as_str()) {
             if k != "group.id" && k != "auto.offset.reset" {
                 o.error(&format!("properties.{k}"), format!("'properties.{k}' is set by Sluice itself (offsets are committed with the sink's files); remove it"));
@@ -219,7 +230,7 @@ pub fn read(
             ),
             Property::Unknown => o.error(
                 &format!("properties.{k}"),
-                format!("'properties.{k}' is not a librdkafka consumer property (librdkafka {LIBRDKAFKA}; Java-only settings such as sasl.jaas.config have librdkafka equivalents: sasl.mechanism, sasl.username, sasl.password)"),
+                format!("'properties.{k}' is not a librdkafka consumer property (librdkafka {LIBRDKAFKA}; Java-only settings such as sasl.jaas.config have librdkafka equivalents: sasl.mechanism, sasl.username, sasl.password; Amazon MSK IAM is sasl.mechanism: AWS_MSK_IAM)"),
             ),
         }
         client.insert(k, v);
@@ -254,6 +265,7 @@ pub fn read(
         offset_reset,
         client,
         client_secrets,
+        msk_iam,
         json,
         dead_letter,
     })
