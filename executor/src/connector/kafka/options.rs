@@ -458,6 +458,67 @@ mod tests {
     }
 
     #[test]
+    fn amazon_msk_iam_is_translated_for_librdkafka_and_its_mistakes_are_named_by_key() {
+        let base = [
+            ("topic", "t"),
+            (
+                "properties.bootstrap.servers",
+                "b-1.x.c2.kafka.eu-west-1.amazonaws.com:9098",
+            ),
+            ("properties.sasl.mechanism", "AWS_MSK_IAM"),
+        ];
+        let read_with = |extra: &[(&str, &str)], secrets: &[&str]| {
+            let values = opts(&[&base[..], extra].concat());
+            let secret_env: Vec<(String, String)> = secrets
+                .iter()
+                .map(|s| ((*s).to_owned(), "SLUICE_SECRET_T__X".to_owned()))
+                .collect();
+            let mut o = Options::new("t", &values, secrets.iter().map(|s| (*s).to_owned()));
+            let k = read(&mut o, "g", &secret_env);
+            o.finish("kafka").map(|()| k.unwrap())
+        };
+        let k = read_with(
+            &[(
+                "properties.sasl.jaas.config",
+                "software.amazon.msk.auth.iam.IAMLoginModule required;",
+            )],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(k.msk_iam, Some(MskIam { region: None }));
+        assert_eq!(k.client["sasl.mechanism"], "OAUTHBEARER");
+        assert_eq!(k.client["security.protocol"], "SASL_SSL");
+        assert!(!k.client.contains_key("sasl.jaas.config"));
+        let errors = read_with(&[("properties.security.protocol", "PLAINTEXT")], &[]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "properties.security.protocol");
+        assert!(errors[0].message.contains("AWS_MSK_IAM"), "{errors:?}");
+        // A password from a Secret beside IAM, and an unknown companion.
+        let errors = read_with(
+            &[("properties.sasl.login.callback.handler.class", "x")],
+            &["properties.sasl.password"],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert!(keys.contains(&"properties.sasl.password"), "{errors:?}");
+        assert!(
+            keys.contains(&"properties.sasl.login.callback.handler.class"),
+            "{errors:?}"
+        );
+        // Without the mechanism, the region option is refused by name.
+        let values = opts(&[
+            ("topic", "t"),
+            ("properties.bootstrap.servers", "x:1"),
+            ("sluice.msk.region", "eu-west-1"),
+        ]);
+        let mut o = Options::new("t", &values, []);
+        read(&mut o, "g", &[]);
+        let errors = o.finish("kafka").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "sluice.msk.region");
+    }
+
+    #[test]
     fn bad_client_properties_are_named() {
         let values = opts(&[
             ("topic", "t"),
