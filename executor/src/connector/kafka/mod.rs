@@ -1,6 +1,7 @@
 //! The `kafka` connector: a source that reads topics in a consumer group.
 
 pub mod consumer;
+pub mod msk_iam;
 pub mod options;
 pub mod properties;
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::msk_iam::{self, MskIam};
 use super::properties::{self, Property};
 use crate::format::json::JsonOptions;
 use crate::options::Options;
@@ -53,6 +54,9 @@ pub struct KafkaSourceOptions {
     pub client: BTreeMap<String, String>,
     /// `properties.*` whose values come from Secrets: (client key, environment variable).
     pub client_secrets: Vec<(String, String)>,
+    /// Amazon MSK IAM authentication (`properties.sasl.mechanism: AWS_MSK_IAM`), already
+    /// translated in `client` to SASL/OAUTHBEARER: the consumer signs the tokens.
+    pub msk_iam: Option<MskIam>,
     /// The value format's options.
     pub json: JsonOptions,
     /// `sluice.dead-letter.path`: where records that cannot be processed go instead of
@@ -199,8 +203,15 @@ pub fn read(
         }
     };
     o.declare_prefix("properties.");
+    let mut props: BTreeMap<String, String> =
+        o.values_with_prefix("properties.").into_iter().collect();
+    let secret_props: Vec<String> = secret_env
+        .iter()
+        .filter_map(|(opt, _)| opt.strip_prefix("properties.").map(str::to_owned))
+        .collect();
+    let msk_iam = msk_iam::read(o, &mut props, &secret_props);
     let mut client = BTreeMap::new();
-    for (k, v) in o.values_with_prefix("properties.") {
+    for (k, v) in props {
         if RESERVED.contains(&k.as_str()) {
             if k != "group.id" && k != "auto.offset.reset" {
                 o.error(&format!("properties.{k}"), format!("'properties.{k}' is set by Sluice itself (offsets are committed with the sink's files); remove it"));
@@ -219,7 +230,7 @@ pub fn read(
             ),
             Property::Unknown => o.error(
                 &format!("properties.{k}"),
-                format!("'properties.{k}' is not a librdkafka consumer property (librdkafka {LIBRDKAFKA}; Java-only settings such as sasl.jaas.config have librdkafka equivalents: sasl.mechanism, sasl.username, sasl.password)"),
+                format!("'properties.{k}' is not a librdkafka consumer property (librdkafka {LIBRDKAFKA}; Java-only settings such as sasl.jaas.config have librdkafka equivalents: sasl.mechanism, sasl.username, sasl.password; Amazon MSK IAM is sasl.mechanism: AWS_MSK_IAM)"),
             ),
         }
         client.insert(k, v);
@@ -254,6 +265,7 @@ pub fn read(
         offset_reset,
         client,
         client_secrets,
+        msk_iam,
         json,
         dead_letter,
     })
@@ -443,6 +455,67 @@ mod tests {
             ),
             []
         );
+    }
+
+    #[test]
+    fn amazon_msk_iam_is_translated_for_librdkafka_and_its_mistakes_are_named_by_key() {
+        let base = [
+            ("topic", "t"),
+            (
+                "properties.bootstrap.servers",
+                "b-1.x.c2.kafka.eu-west-1.amazonaws.com:9098",
+            ),
+            ("properties.sasl.mechanism", "AWS_MSK_IAM"),
+        ];
+        let read_with = |extra: &[(&str, &str)], secrets: &[&str]| {
+            let values = opts(&[&base[..], extra].concat());
+            let secret_env: Vec<(String, String)> = secrets
+                .iter()
+                .map(|s| ((*s).to_owned(), "SLUICE_SECRET_T__X".to_owned()))
+                .collect();
+            let mut o = Options::new("t", &values, secrets.iter().map(|s| (*s).to_owned()));
+            let k = read(&mut o, "g", &secret_env);
+            o.finish("kafka").map(|()| k.unwrap())
+        };
+        let k = read_with(
+            &[(
+                "properties.sasl.jaas.config",
+                "software.amazon.msk.auth.iam.IAMLoginModule required;",
+            )],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(k.msk_iam, Some(MskIam { region: None }));
+        assert_eq!(k.client["sasl.mechanism"], "OAUTHBEARER");
+        assert_eq!(k.client["security.protocol"], "SASL_SSL");
+        assert!(!k.client.contains_key("sasl.jaas.config"));
+        let errors = read_with(&[("properties.security.protocol", "PLAINTEXT")], &[]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "properties.security.protocol");
+        assert!(errors[0].message.contains("AWS_MSK_IAM"), "{errors:?}");
+        // A password from a Secret beside IAM, and an unknown companion.
+        let errors = read_with(
+            &[("properties.sasl.login.callback.handler.class", "x")],
+            &["properties.sasl.password"],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert!(keys.contains(&"properties.sasl.password"), "{errors:?}");
+        assert!(
+            keys.contains(&"properties.sasl.login.callback.handler.class"),
+            "{errors:?}"
+        );
+        // Without the mechanism, the region option is refused by name.
+        let values = opts(&[
+            ("topic", "t"),
+            ("properties.bootstrap.servers", "x:1"),
+            ("sluice.msk.region", "eu-west-1"),
+        ]);
+        let mut o = Options::new("t", &values, []);
+        read(&mut o, "g", &[]);
+        let errors = o.finish("kafka").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "sluice.msk.region");
     }
 
     #[test]
