@@ -32,10 +32,12 @@ pub mod math;
 mod math_double;
 pub mod nested;
 mod numeric;
+mod parse_url;
 mod random;
 mod regex_search;
 mod rowwise;
 mod split;
+mod str_to_map;
 mod string_edit;
 mod string_search;
 mod strings;
@@ -43,6 +45,7 @@ mod temporal;
 mod time_text;
 mod timestamp_add;
 mod truncate;
+mod type_predicates;
 
 #[cfg(test)]
 mod test_support;
@@ -92,6 +95,8 @@ impl FunctionRegistry {
                 split::extract_all(),
                 collections::map_from_arrays(),
                 elt::function(),
+                parse_url::function(),
+                str_to_map::function(),
             ])
             .chain(string_search::functions())
             .chain(string_edit::functions())
@@ -103,6 +108,7 @@ impl FunctionRegistry {
             .chain(array_edit::functions())
             .chain(json::functions())
             .chain(greatest::functions())
+            .chain(type_predicates::functions())
         {
             add(f);
         }
