@@ -28,6 +28,8 @@ mod encoding;
 mod greatest;
 mod hashing;
 mod json;
+mod json_build;
+mod json_construct;
 pub mod math;
 mod math_double;
 pub mod nested;
@@ -107,6 +109,7 @@ impl FunctionRegistry {
             .chain(collections::functions())
             .chain(array_edit::functions())
             .chain(json::functions())
+            .chain(json_construct::functions())
             .chain(greatest::functions())
             .chain(type_predicates::functions())
         {

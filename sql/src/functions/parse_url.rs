@@ -171,14 +171,14 @@ fn parse_hierarchical(
     let mut host: Option<String> = None;
     let mut path: Option<String> = None;
     let mut query_only = false;
-    if start < limit {
-        if let Some(q) = spec.find('?') {
-            query_only = q == start;
-            if q < limit {
-                query = Some(spec[q + 1..limit].to_owned());
-                limit = q;
-                spec = &spec[..q];
-            }
+    if start < limit
+        && let Some(q) = spec.find('?')
+    {
+        query_only = q == start;
+        if q < limit {
+            query = Some(spec[q + 1..limit].to_owned());
+            limit = q;
+            spec = &spec[..q];
         }
     }
     let b = spec.as_bytes();

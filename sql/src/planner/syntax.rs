@@ -1,6 +1,7 @@
 //! Flink syntax that DataFusion's SQL planner does not read the Flink way, rewritten in the
 //! parsed statement before planning: `MOD(a, b)` is `a % b`, and the time unit of
-//! `TIMESTAMPDIFF(SECOND, a, b)` / `TIMESTAMPADD(DAY, n, t)` is a keyword, not a column.
+//! `TIMESTAMPDIFF(SECOND, a, b)` / `TIMESTAMPADD(DAY, n, t)` is a keyword, not a column, and
+//! `JSON_STRING` of a `JSON_OBJECT`/`JSON_ARRAY` is that JSON as it is (not a JSON string).
 
 use std::ops::ControlFlow;
 
@@ -43,6 +44,17 @@ fn rewrite_expr(e: &mut Expr) {
                     op: BinaryOperator::Modulo,
                     right: Box::new(right),
                 }));
+            }
+        }
+        "json_string" if list.args.len() == 1 => {
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(inner @ Expr::Function(g))) =
+                &list.args[0]
+                && matches!(
+                    g.name.to_string().to_ascii_lowercase().as_str(),
+                    "json_object" | "json_array"
+                )
+            {
+                *e = inner.clone();
             }
         }
         "timestampdiff" | "timestampadd" => {
