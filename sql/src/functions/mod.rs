@@ -30,6 +30,7 @@ mod hashing;
 mod json;
 mod json_build;
 mod json_construct;
+mod map_union;
 pub mod math;
 mod math_double;
 pub mod nested;
@@ -38,6 +39,7 @@ mod parse_url;
 mod random;
 mod regex_search;
 mod rowwise;
+mod similar_to;
 mod split;
 mod str_to_map;
 mod string_edit;
@@ -99,6 +101,8 @@ impl FunctionRegistry {
                 elt::function(),
                 parse_url::function(),
                 str_to_map::function(),
+                map_union::function(),
+                similar_to::function(),
             ])
             .chain(string_search::functions())
             .chain(string_edit::functions())
