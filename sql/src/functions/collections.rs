@@ -338,7 +338,7 @@ impl ScalarUDFImpl for MapFromArrays {
 }
 
 /// The Arrow type of a Sluice MAP (`SqlType::to_arrow`).
-fn entries_type(k: &DataType, v: &DataType) -> DataType {
+pub(super) fn entries_type(k: &DataType, v: &DataType) -> DataType {
     DataType::List(Arc::new(Field::new(
         MAP_ENTRIES,
         DataType::Struct(

@@ -271,7 +271,7 @@ mod tests {
     /// Names Sluice plans from SQL syntax rather than from the function registry (`MOD(a, b)`
     /// is rewritten to `a % b` by `planner::syntax`).
     const SYNTAX: &[&str] = &[
-        "CAST", "TRY_CAST", "EXTRACT", "POSITION", "TRIM", "OVERLAY", "MOD",
+        "CAST", "TRY_CAST", "EXTRACT", "POSITION", "TRIM", "OVERLAY", "MOD", "JSON",
     ];
 
     #[test]

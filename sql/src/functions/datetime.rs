@@ -40,6 +40,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
             false,
         ))),
         Arc::new(ScalarUDF::from(CurrentDate::new())),
+        Arc::new(ScalarUDF::from(CurrentTime::new())),
         Arc::new(ScalarUDF::from(ToTimestampLtz::new())),
         Arc::new(ScalarUDF::from(TimestampDiff::new())),
     ];
@@ -453,6 +454,47 @@ impl ScalarUDFImpl for CurrentDate {
     fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Scalar(ScalarValue::Date32(Some(
             epoch_days(Utc::now().date_naive()),
+        ))))
+    }
+}
+
+/// `CURRENT_TIME` and `LOCALTIME`: TIME(0), the wall clock's time of day (UTC, as
+/// `CURRENT_DATE`), whole seconds.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CurrentTime {
+    name: &'static str,
+    aliases: Vec<String>,
+    signature: Signature,
+}
+
+impl CurrentTime {
+    fn new() -> Self {
+        CurrentTime {
+            name: "current_time",
+            aliases: vec!["localtime".to_owned()],
+            signature: Signature::nullary(Volatility::Volatile),
+        }
+    }
+}
+
+impl ScalarUDFImpl for CurrentTime {
+    udf_boilerplate!();
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Time32(
+            datafusion_common::arrow::datatypes::TimeUnit::Millisecond,
+        ))
+    }
+
+    fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let millis = Utc::now().timestamp_millis().rem_euclid(MILLIS_PER_DAY);
+        let seconds = i32::try_from(millis - millis % 1000).unwrap_or(0);
+        Ok(ColumnarValue::Scalar(ScalarValue::Time32Millisecond(Some(
+            seconds,
         ))))
     }
 }

@@ -28,14 +28,20 @@ mod encoding;
 mod greatest;
 mod hashing;
 mod json;
+mod json_build;
+mod json_construct;
+mod map_union;
 pub mod math;
 mod math_double;
 pub mod nested;
 mod numeric;
+mod parse_url;
 mod random;
 mod regex_search;
 mod rowwise;
+mod similar_to;
 mod split;
+mod str_to_map;
 mod string_edit;
 mod string_search;
 mod strings;
@@ -43,6 +49,7 @@ mod temporal;
 mod time_text;
 mod timestamp_add;
 mod truncate;
+mod type_predicates;
 
 #[cfg(test)]
 mod test_support;
@@ -92,6 +99,10 @@ impl FunctionRegistry {
                 split::extract_all(),
                 collections::map_from_arrays(),
                 elt::function(),
+                parse_url::function(),
+                str_to_map::function(),
+                map_union::function(),
+                similar_to::function(),
             ])
             .chain(string_search::functions())
             .chain(string_edit::functions())
@@ -102,7 +113,9 @@ impl FunctionRegistry {
             .chain(collections::functions())
             .chain(array_edit::functions())
             .chain(json::functions())
+            .chain(json_construct::functions())
             .chain(greatest::functions())
+            .chain(type_predicates::functions())
         {
             add(f);
         }

@@ -132,6 +132,9 @@ pub(super) enum RowError {
     /// `MessageDigest.getInstance("SHA-" + bits)` of a length that does not exist.
     #[error("SHA-{0} MessageDigest not available")]
     NoSuchDigest(i64),
+    /// A pattern that is not a regular expression (`SIMILAR TO`).
+    #[error("{0}")]
+    InvalidPattern(String),
     /// Text that `FROM_BASE64` cannot decode.
     #[error("invalid Base64 text: {0}")]
     InvalidBase64(#[source] base64::DecodeError),

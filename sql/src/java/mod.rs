@@ -5,12 +5,16 @@
 //! A leaf of the crate: it builds on [`crate::calendar`] only, so Flink's functions
 //! ([`crate::functions`]) and the executor's JSON format can both use it.
 //!
+//! - [`character`]: `Character.isLetter`/`isDigit`/`digit` of a UTF-16 unit.
+//! - [`hash_map`]: the iteration order of a `java.util.HashMap<String, _>`.
 //! - [`sdf`]: `java.text.SimpleDateFormat` (formatting and lenient parsing).
 //! - [`time`]: `java.time.format.DateTimeFormatter.ofPattern` patterns.
 //! - [`text`]: `Double.toString`, `Float.toString`, `BigDecimal.toString`.
 //! - [`parse`]: `String.trim`, `Integer.parseInt`, `Double.parseDouble`, `new BigDecimal(String)`,
 //!   `java.sql.Timestamp.valueOf`, `java.sql.Date.valueOf`.
 
+pub mod character;
+pub mod hash_map;
 pub mod parse;
 pub mod sdf;
 pub mod text;

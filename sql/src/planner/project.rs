@@ -21,7 +21,7 @@ use super::{determinism, rewrite};
 use crate::catalog::{Column, TableDef};
 use crate::error::{ErrorKind, SqlError, SqlErrors};
 use crate::functions::cast;
-use crate::types::SqlType;
+use crate::types::{SqlType, SqlTypeKind};
 
 /// A planned `SELECT` item: its expression, where it is, and the name errors show for it.
 pub(super) struct Item {
@@ -267,12 +267,56 @@ impl<'a> Scope<'a> {
         }
         // Flink's implicit cast: the CAST rules, so DECIMAL overflow gives NULL, a finer
         // TIMESTAMP is truncated, a longer string cut to VARCHAR(n).
+        if let Some(e) = row_by_position(&expr, &have, &column.ty) {
+            return Ok(e);
+        }
         Ok(match &from {
             Some(from) => cast::plan_cast(expr, &have, from, &column.ty, false),
             None if have == want => expr,
             None => Expr::Cast(Cast::new(Box::new(expr), want)),
         })
     }
+}
+
+/// A ROW value for a ROW column whose field names differ (a `ROW(...)` constructor's fields are
+/// `c0, c1, ...`): Flink assigns fields by position, Arrow casts structs by name, so the fields
+/// are taken one by one (each cast as Flink casts) into a struct with the column's names; a NULL
+/// row stays NULL.
+fn row_by_position(expr: &Expr, have: &DataType, to: &SqlType) -> Option<Expr> {
+    let (DataType::Struct(have_fields), SqlTypeKind::Row(to_fields)) = (have, &to.kind) else {
+        return None;
+    };
+    if have_fields.len() != to_fields.len()
+        || have_fields
+            .iter()
+            .zip(to_fields)
+            .all(|(h, (n, _))| h.name() == n)
+    {
+        return None;
+    }
+    let mut args = Vec::with_capacity(2 * to_fields.len());
+    for (h, (name, ty)) in have_fields.iter().zip(to_fields) {
+        let field = datafusion_functions::core::expr_fn::get_field(expr.clone(), h.name().as_str());
+        let field = match row_by_position(&field, h.data_type(), ty) {
+            Some(f) => f,
+            None => match SqlType::from_arrow(h.data_type()) {
+                Some(from) => cast::plan_cast(field, h.data_type(), &from, ty, false),
+                None => Expr::Cast(Cast::new(Box::new(field), ty.to_arrow())),
+            },
+        };
+        args.push(datafusion_expr::lit(name.as_str()));
+        args.push(field);
+    }
+    let row = datafusion_functions::core::expr_fn::named_struct(args);
+    datafusion_expr::when(
+        expr.clone().is_null(),
+        Expr::Cast(Cast::new(
+            Box::new(datafusion_expr::lit(datafusion_common::ScalarValue::Null)),
+            to.to_arrow(),
+        )),
+    )
+    .otherwise(row)
+    .ok()
 }
 
 /// The sink columns the `INSERT` writes, in its order: those it names, else all.

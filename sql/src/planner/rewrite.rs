@@ -112,6 +112,7 @@ impl Rewriter<'_> {
                 let kind = match f.name() {
                     "to_timestamp" | "localtimestamp" => Some(SqlTypeKind::Timestamp(3)),
                     "current_timestamp" | "to_timestamp_ltz" => Some(SqlTypeKind::TimestampLtz(3)),
+                    "current_time" => Some(SqlTypeKind::Time(0)),
                     _ => None,
                 };
                 kind.map(SqlType::nullable).or_else(|| self.arrow_type(e))
