@@ -12,6 +12,8 @@
 //! checks each token against the reference signer's for the token's own time, and relays the
 //! authenticated connection to the broker.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::SocketAddrV4;
@@ -294,7 +296,7 @@ impl sluice_executor::connector::PositionOracle for NoPositions {
         &self,
         splits: &[sluice_executor::connector::source::SplitId],
         _start_if_none: &[Option<i64>],
-    ) -> Result<Vec<Option<i64>>, String> {
+    ) -> Result<Vec<Option<i64>>, sluice_executor::connector::ConnectorError> {
         Ok(vec![None; splits.len()])
     }
 }
@@ -728,7 +730,9 @@ fn a_kafka_source_reads_through_sasl_oauthbearer_with_the_iam_token() {
             Ok(sluice_executor::connector::SourceEvent::Batch { batch, .. }) => {
                 read += batch.records.len();
             }
-            Ok(sluice_executor::connector::SourceEvent::Fatal(e)) => panic!("{e}"),
+            Ok(sluice_executor::connector::SourceEvent::Failed(e)) => {
+                panic!("{}", sluice_executor::connector::Report(&e))
+            }
             Ok(_) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
