@@ -491,7 +491,7 @@ mod tests {
     use crate::connector::filesystem::Filesystem;
     use crate::connector::source::TimestampType;
     use crate::connector::{Connector as _, RunContext, SourceRuntime, ValidationContext};
-    use crate::format::json::JsonOptions;
+    use crate::format::Format;
     use sluice_sql::{Catalog, Column, FunctionRegistry, JobPlan, SqlType, TableDef};
     use std::sync::Mutex;
 
@@ -565,8 +565,8 @@ mod tests {
         .unwrap();
         let transform = Transform::new(
             plan,
-            JsonOptions::default(),
-            JsonOptions::default(),
+            Format::default(),
+            Format::default(),
             "__DEFAULT_PARTITION__",
         )
         .unwrap();

@@ -122,8 +122,8 @@ pub async fn run(
         .map_err(RunError::Sink)?;
     let transform = Transform::new(
         job.plan,
-        job.source.json().clone(),
-        job.sink.json().clone(),
+        job.source.format(),
+        job.sink.format(),
         job.sink.default_partition_name(),
     )
     .map_err(|e| RunError::Prepare(e.0))?;

@@ -1,5 +1,5 @@
-//! One batch of source records through the job: decode (Flink JSON) → evaluate the SQL (Arrow,
-//! DataFusion) → partition path and JSON line per output row. Pure: no I/O, no clocks, so the
+//! One batch of source records through the job: decode (the source's format) → evaluate the SQL
+//! (Arrow, DataFusion) → partition path and line (the sink's format) per output row. Pure: no I/O, no clocks, so the
 //! golden tests run exactly what the executor runs.
 
 use std::collections::HashMap;
@@ -15,9 +15,7 @@ use sluice_sql::{JobPlan, SqlTypeKind};
 
 use crate::connector::filesystem::partition::Partitioner;
 use crate::connector::source::{RawBatch, SplitId};
-use crate::format::json::JsonOptions;
-use crate::format::json::decode::{DecodeField, Decoded, JsonDecoder};
-use crate::format::json::encode::JsonEncoder;
+use crate::format::{DecodeField, Decoded, Decoder, Encoder, Format};
 
 /// A property of a source record that a column can read (Flink's `METADATA FROM '...'`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,9 +119,9 @@ pub struct Output {
 /// The job's per-batch work.
 pub struct Transform {
     plan: JobPlan,
-    decoder: JsonDecoder,
+    decoder: Decoder,
     layout: Vec<InputColumn>,
-    encoder: JsonEncoder,
+    encoder: Encoder,
     partitioner: Partitioner,
     not_null: Vec<(usize, String)>,
 }
@@ -134,12 +132,12 @@ pub struct Transform {
 pub struct TransformError(pub String);
 
 impl Transform {
-    /// Builds the transform of a planned job with the source's and the sink's JSON options and
-    /// the sink's `partition.default-name`.
+    /// Builds the transform of a planned job with the source's and the sink's formats and the
+    /// sink's `partition.default-name`.
     pub fn new(
         plan: JobPlan,
-        source_json: JsonOptions,
-        sink_json: JsonOptions,
+        source_format: Format,
+        sink_format: Format,
         default_partition: &str,
     ) -> Result<Transform, TransformError> {
         let source = &plan.source;
@@ -174,7 +172,7 @@ impl Transform {
             }
         }
         layout.sort_by_key(|(i, _)| *i);
-        let decoder = JsonDecoder::new(&fields, source_json).map_err(TransformError)?;
+        let decoder = Decoder::new(&fields, &source_format).map_err(TransformError)?;
         let sink = &plan.sink;
         let columns: Vec<_> = sink
             .columns
@@ -182,7 +180,7 @@ impl Transform {
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
         let encoder =
-            JsonEncoder::new(&columns, &sink.partitioned_by, sink_json).map_err(TransformError)?;
+            Encoder::new(&columns, &sink.partitioned_by, &sink_format).map_err(TransformError)?;
         let partition_columns: Vec<(usize, String)> = sink
             .partitioned_by
             .iter()
@@ -483,8 +481,8 @@ mod tests {
         .unwrap();
         let mut t = Transform::new(
             plan,
-            JsonOptions::default(),
-            JsonOptions::default(),
+            Format::default(),
+            Format::default(),
             "__DEFAULT_PARTITION__",
         )
         .unwrap();

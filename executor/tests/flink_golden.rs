@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sluice_executor::connector::filesystem::Filesystem;
 use sluice_executor::connector::source::{RawBatch, SplitId, TimestampType};
 use sluice_executor::connector::{Connector as _, ValidationContext};
+use sluice_executor::format::Format;
 use sluice_executor::format::json::JsonOptions;
 use sluice_executor::options::Options;
 use sluice_executor::transform::Transform;
@@ -23,7 +24,12 @@ struct Case {
     source: TableCase,
     sink: TableCase,
     sql: String,
+    #[serde(default)]
     input: String,
+    /// Kafka record values, one each (CSV decode cases: a value may hold a line break or be
+    /// empty); instead of `input`'s lines.
+    #[serde(default)]
+    records: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -108,13 +114,26 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     let plan_err = |m: String| ("plan".to_owned(), m);
     let (source, source_options) = table(&case.source, "src").map_err(plan_err)?;
     let (sink, sink_options) = table(&case.sink, "sink").map_err(plan_err)?;
-    // The source: Flink's filesystem source reads the json.* options and, unlike Kafka's,
-    // ignores unknown format keys.
-    let mut o = Options::new(&source.name, &source_options, []);
-    let source_json = JsonOptions::read(&mut o, "json.");
-    o.declare_prefix("json.");
-    o.finish("filesystem")
-        .map_err(|e| plan_err(format!("{e:?}")))?;
+    // The source. JSON cases run through Flink's filesystem source, which reads the json.*
+    // options and, unlike Kafka's, ignores unknown format keys. CSV cases were decoded by
+    // Flink's Kafka deserializer (tools/flink-golden/CsvDecode.java), which rejects them.
+    let source_format = match source_options.get("format").map(String::as_str) {
+        Some("csv") => {
+            let mut o = Options::new(&source.name, &source_options, []);
+            o.declare("format");
+            let format = Format::read("csv", &mut o, "", "format");
+            o.finish("kafka").map_err(|e| plan_err(format!("{e:?}")))?;
+            format
+        }
+        _ => {
+            let mut o = Options::new(&source.name, &source_options, []);
+            let json = JsonOptions::read(&mut o, "json.");
+            o.declare_prefix("json.");
+            o.finish("filesystem")
+                .map_err(|e| plan_err(format!("{e:?}")))?;
+            Format::Json(json)
+        }
+    };
     // The sink: the real filesystem connector's validation, with a path the case leaves out.
     let mut with_path = sink.clone();
     with_path
@@ -129,29 +148,31 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
             },
         )
         .map_err(|e| plan_err(format!("{e:?}")))?;
-    let (sink_json, default_name) = (
-        config.json().clone(),
-        config.default_partition_name().to_owned(),
-    );
+    let (sink_format, default_name) = (config.format(), config.default_partition_name().to_owned());
     let _ = sink_options;
     let catalog = Catalog::new([source, sink]);
     let plan = JobPlan::plan(&case.sql, &catalog, &FunctionRegistry::flink())
         .map_err(|e| plan_err(e.to_string()))?;
-    let mut transform =
-        Transform::new(plan, source_json, sink_json, &default_name).map_err(|e| plan_err(e.0))?;
+    let mut transform = Transform::new(plan, source_format, sink_format, &default_name)
+        .map_err(|e| plan_err(e.0))?;
     let mut raw = RawBatch::default();
-    for (i, line) in case.input.lines().enumerate() {
+    let values: Vec<&str> = match &case.records {
+        Some(records) => records.iter().map(String::as_str).collect(),
         // The filesystem source skips blank lines.
-        if line.trim().is_empty() {
-            continue;
-        }
+        None => case
+            .input
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
+    };
+    for (i, value) in values.into_iter().enumerate() {
         raw.push(
             i as i64,
             None,
             TimestampType::None,
             None,
             None,
-            Some(line.as_bytes()),
+            Some(value.as_bytes()),
         );
     }
     let split = SplitId {
@@ -166,10 +187,11 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     for r in &out.rows {
         let line = std::str::from_utf8(&out.data[r.start as usize..r.end as usize])
             .unwrap_or("<invalid utf-8>");
+        // The generator splits files on `\n`: a CSV value with a line break is two lines.
         files
             .entry(out.buckets[r.bucket as usize].clone())
             .or_default()
-            .push(line.trim_end_matches('\n').to_owned());
+            .extend(line.trim_end_matches('\n').split('\n').map(str::to_owned));
     }
     files.values_mut().for_each(|v| v.sort());
     Ok(files)

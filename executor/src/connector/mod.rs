@@ -92,6 +92,10 @@ pub struct ValidationContext {
 pub trait SourceConfig: Send + Sync + Debug {
     /// The value format's options.
     fn json(&self) -> &JsonOptions;
+    /// The value format (JSON with [`SourceConfig::json`] unless the connector says otherwise).
+    fn format(&self) -> crate::format::Format {
+        crate::format::Format::Json(self.json().clone())
+    }
     /// A one-line description for logs and the demo (`kafka topic stock-ticks at ...`).
     fn describe(&self) -> String;
     /// The name under which positions of this source are committed (the consumer group):
@@ -110,6 +114,10 @@ pub trait SourceConfig: Send + Sync + Debug {
 pub trait SinkConfig: Send + Sync + Debug {
     /// The format's options.
     fn json(&self) -> &JsonOptions;
+    /// The format (JSON with [`SinkConfig::json`] unless the connector says otherwise).
+    fn format(&self) -> crate::format::Format {
+        crate::format::Format::Json(self.json().clone())
+    }
     /// `partition.default-name`.
     fn default_partition_name(&self) -> &str;
     /// A one-line description for logs and the demo.

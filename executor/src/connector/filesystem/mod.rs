@@ -43,7 +43,7 @@ impl Connector for Filesystem {
             &table.options,
             table.secret_options.iter().map(|(k, _)| k.clone()),
         );
-        let options = options::read(&mut o, &table.secret_options);
+        let options = options::read(&mut o, &table.secret_options, table.format.as_deref());
         o.finish("filesystem")?;
         match options {
             Some(options) => Ok(Arc::new(options)),
@@ -57,12 +57,20 @@ impl SinkConfig for FilesystemSinkOptions {
         &self.json
     }
 
+    fn format(&self) -> crate::format::Format {
+        self.format.clone()
+    }
+
     fn default_partition_name(&self) -> &str {
         &self.default_partition_name
     }
 
     fn describe(&self) -> String {
-        format!("filesystem {} (json)", self.location.uri())
+        format!(
+            "filesystem {} ({})",
+            self.location.uri(),
+            self.format.name()
+        )
     }
 
     fn open<'a>(

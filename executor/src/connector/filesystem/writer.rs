@@ -26,23 +26,29 @@ use crate::transform::Output;
 /// Files up to this size travel inside the commit record (one request each to publish).
 const INLINE_LIMIT: usize = 1 << 20;
 
+/// The extensions of the files a sink writes: each format's, `.json` for dead letters.
+pub const EXTENSIONS: &[&str] = &["json", "csv"];
+
 /// The name of a split's file whose first record is at `offset`:
-/// `<file tag>-<topic>-<partition>-<offset>.json`.
-pub fn file_name(file_tag: &str, split: &SplitId, offset: i64) -> String {
+/// `<file tag>-<topic>-<partition>-<offset>.<extension>`.
+pub fn file_name(file_tag: &str, split: &SplitId, offset: i64, extension: &str) -> String {
     format!(
-        "{file_tag}-{}-{}-{offset}.json",
+        "{file_tag}-{}-{}-{offset}.{extension}",
         split.topic, split.partition
     )
 }
 
-/// The split whose file `name` is ([`file_name`]), read from the right: the last two `-`
-/// fields are numbers, so the topic is the rest, whatever `-` it holds. (A prefix match was
-/// ambiguous: topic `t` partition 1's `t-1-` begins topic `t-1` partition 5's `t-1-5-`, and
-/// a claim of the one aborted the other's uploads.)
+/// The split whose file `name` is ([`file_name`], any of [`EXTENSIONS`]), read from the right:
+/// the last two `-` fields are numbers, so the topic is the rest, whatever `-` it holds. (A
+/// prefix match was ambiguous: topic `t` partition 1's `t-1-` begins topic `t-1` partition
+/// 5's `t-1-5-`, and a claim of the one aborted the other's uploads.)
 pub fn file_split(file_tag: &str, name: &str) -> Option<SplitId> {
     let rest = name.strip_prefix(file_tag)?.strip_prefix('-')?;
-    let rest = rest.strip_suffix(".json")?;
-    let (rest, offset) = rest.rsplit_once('-')?;
+    let (rest, last) = rest.rsplit_once('-')?;
+    let (offset, extension) = last.split_once('.')?;
+    if !EXTENSIONS.contains(&extension) {
+        return None;
+    }
     let (topic, partition) = rest.rsplit_once('-')?;
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if topic.is_empty() || !numeric(offset) || !numeric(partition) {
@@ -222,6 +228,8 @@ pub struct FsSink {
     store: Store,
     data_prefix: String,
     file_tag: String,
+    /// The extension of data files (the format's).
+    extension: &'static str,
     rolling: RollingPolicy,
     part_size: usize,
     budget: u64,
@@ -255,6 +263,7 @@ impl FsSink {
             log,
             data_prefix,
             file_tag,
+            extension: "json",
             rolling,
             part_size: part_size.max(5 << 20) as usize,
             budget,
@@ -268,6 +277,11 @@ impl FsSink {
             tasks: 0,
             dead_letter: None,
         }
+    }
+
+    /// Names data files with this extension (the format's, [`EXTENSIONS`]; `json` unless set).
+    pub fn set_extension(&mut self, extension: &'static str) {
+        self.extension = extension;
     }
 
     /// Writes dead letters ([`Output::dead_letters`]) to `location`, which must be of the
@@ -417,7 +431,7 @@ impl FsSink {
                     let s = match w.buckets.get(bucket) {
                         Some(&s) => s,
                         None => {
-                            let name = file_name(&self.file_tag, split, row.offset);
+                            let name = file_name(&self.file_tag, split, row.offset, self.extension);
                             let key = if bucket.is_empty() {
                                 format!("{}{name}", self.data_prefix)
                             } else {
@@ -472,7 +486,7 @@ impl FsSink {
                             key: format!(
                                 "{}{}",
                                 target.prefix,
-                                file_name(&self.file_tag, split, *offset)
+                                file_name(&self.file_tag, split, *offset, "json")
                             ),
                             bucket: DEAD_LETTERS.to_owned(),
                             first_offset: *offset,
@@ -1211,7 +1225,7 @@ mod tests {
             partition: 5,
         };
         // A live upload of topic `t-1` partition 5, which another executor's record may list.
-        let key = format!("p=x/{}", file_name("part-0a1b", &t1_5, 0));
+        let key = format!("p=x/{}", file_name("part-0a1b", &t1_5, 0, "json"));
         let upload = store.begin_upload(&key).await.unwrap();
         assert_eq!(
             log.orphan_uploads("", "part-0a1b", std::slice::from_ref(&t_1))
@@ -1231,10 +1245,18 @@ mod tests {
                 topic: topic.into(),
                 partition,
             };
-            let name = file_name("part-0a1b", &split, offset);
+            let name = file_name("part-0a1b", &split, offset, "csv");
             assert_eq!(file_split("part-0a1b", &name), Some(split), "{name}");
         }
         assert_eq!(file_split("part-0a1b", "part-0a1b-t-x-0.json"), None);
+        assert_eq!(file_split("part-0a1b", "part-0a1b-t-1-0.txt"), None);
+        assert_eq!(
+            file_split("part-0a1b", "part-0a1b-a.b-1-0.json"),
+            Some(SplitId {
+                topic: "a.b".into(),
+                partition: 1
+            })
+        );
         assert_eq!(file_split("part-ffff", "part-0a1b-t-1-0.json"), None);
     }
 

@@ -46,7 +46,12 @@ impl Connector for Kafka {
             table.secret_options.iter().map(|(k, _)| k.clone()),
         );
         let default_group = format!("sluice-{}", ctx.job.replace('/', "-"));
-        let options = options::read(&mut o, &default_group, &table.secret_options);
+        let options = options::read(
+            &mut o,
+            &default_group,
+            &table.secret_options,
+            table.format.as_deref(),
+        );
         o.finish("kafka")?;
         match options {
             Some(options) => Ok(Arc::new(options)),
@@ -58,6 +63,10 @@ impl Connector for Kafka {
 impl SourceConfig for KafkaSourceOptions {
     fn json(&self) -> &JsonOptions {
         &self.json
+    }
+
+    fn format(&self) -> crate::format::Format {
+        self.format.clone()
     }
 
     fn describe(&self) -> String {
