@@ -26,10 +26,10 @@ struct Case {
     sql: String,
     #[serde(default)]
     input: String,
-    /// Kafka record values, one each (CSV decode cases: a value may hold a line break or be
-    /// empty); instead of `input`'s lines.
+    /// Kafka record values, one each (decode cases: a value may hold a line break, be empty,
+    /// or be null — a tombstone); instead of `input`'s lines.
     #[serde(default)]
-    records: Option<Vec<String>>,
+    records: Option<Vec<Option<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -115,13 +115,13 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     let (source, source_options) = table(&case.source, "src").map_err(plan_err)?;
     let (sink, sink_options) = table(&case.sink, "sink").map_err(plan_err)?;
     // The source. JSON cases run through Flink's filesystem source, which reads the json.*
-    // options and, unlike Kafka's, ignores unknown format keys. CSV cases were decoded by
-    // Flink's Kafka deserializer (tools/flink-golden/CsvDecode.java), which rejects them.
+    // options and, unlike Kafka's, ignores unknown format keys. CSV and raw cases were decoded
+    // by Flink's Kafka deserializer (tools/flink-golden/FormatDecode.java), which rejects them.
     let source_format = match source_options.get("format").map(String::as_str) {
-        Some("csv") => {
+        Some(name @ ("csv" | "raw")) => {
             let mut o = Options::new(&source.name, &source_options, []);
             o.declare("format");
-            let format = Format::read("csv", &mut o, "", "format");
+            let format = Format::read(name, &mut o, "", "format");
             o.finish("kafka").map_err(|e| plan_err(format!("{e:?}")))?;
             format
         }
@@ -156,13 +156,14 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     let mut transform = Transform::new(plan, source_format, sink_format, &default_name)
         .map_err(|e| plan_err(e.0))?;
     let mut raw = RawBatch::default();
-    let values: Vec<&str> = match &case.records {
-        Some(records) => records.iter().map(String::as_str).collect(),
+    let values: Vec<Option<&str>> = match &case.records {
+        Some(records) => records.iter().map(Option::as_deref).collect(),
         // The filesystem source skips blank lines.
         None => case
             .input
             .lines()
             .filter(|l| !l.trim().is_empty())
+            .map(Some)
             .collect(),
     };
     for (i, value) in values.into_iter().enumerate() {
@@ -172,7 +173,7 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
             TimestampType::None,
             None,
             None,
-            Some(value.as_bytes()),
+            value.map(str::as_bytes),
         );
     }
     let split = SplitId {

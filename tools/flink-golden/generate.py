@@ -74,17 +74,19 @@ class Case:
         self.input = d.get("input") or ""
         # Kafka record values, one each (a value may hold a line break or be empty).
         self.records = d.get("records")
-        # A CSV decode case: the records go through Flink's Kafka deserializer (CsvDecode.java).
-        self.csv_decode = str((self.source.get("options") or {}).get("format", "")).lower() == "csv"
+        # A decode case (csv, raw): the records go through Flink's Kafka deserializer
+        # (FormatDecode.java).
+        self.decode_format = str((self.source.get("options") or {}).get("format", "")).lower()
+        self.csv_decode = self.decode_format in ("csv", "raw")
         if self.records is not None and not self.csv_decode:
-            raise ValueError(f"{path}: 'records' is only for CSV decode cases")
+            raise ValueError(f"{path}: 'records' is only for decode cases (csv, raw)")
         if self.csv_decode:
             if self.records is None:
                 self.records = [line for line in self.input.split("\n") if line != ""]
             sink_opts = self.sink.get("options") or {}
             if (sink_opts.get("format", "json") != "json" or self.sink.get("partitionedBy")
                     or self.sink["columns"] != self.source["columns"]):
-                raise ValueError(f"{path}: a CSV decode case writes its rows unchanged to a json "
+                raise ValueError(f"{path}: a decode case writes its rows unchanged to a json "
                                  "sink with the source's columns")
         self.db = "case_" + "".join(c if c.isalnum() else "_" for c in self.name)
         self.error = None  # {"stage": ..., "message": ...}
@@ -271,16 +273,16 @@ def run_group(env, cases, sink_dirs, log):
 
 
 def run_csv_decode(cases, log):
-    """Decodes the records of CSV decode cases with Flink's own Kafka deserializer."""
+    """Decodes the records of decode cases (csv, raw) with Flink's own Kafka deserializer."""
     import subprocess
     import pyflink
     lib = os.path.join(os.path.dirname(pyflink.__file__), "lib")
-    doc = [{"name": c.name, "columns": c.source["columns"],
+    doc = [{"name": c.name, "format": c.decode_format, "columns": c.source["columns"],
             "options": {k: opt_value(v) for k, v in (c.source.get("options") or {}).items()
                         if k != "format"},
             "records": c.records} for c in cases]
     here = Path(__file__).resolve().parent
-    out = subprocess.run(["java", "-cp", os.path.join(lib, "*"), str(here / "CsvDecode.java")],
+    out = subprocess.run(["java", "-cp", os.path.join(lib, "*"), str(here / "FormatDecode.java")],
                          input=json.dumps(doc), capture_output=True, text=True, check=True)
     results = json.loads(out.stdout)
     for c in cases:
@@ -334,7 +336,7 @@ def main(argv=None):
     cases_flink = [c for c in cases if not c.csv_decode]
     if decode_cases:
         run_csv_decode(decode_cases, log)
-        log(f"decoded {len(decode_cases)} CSV case(s) with Flink's deserializer")
+        log(f"decoded {len(decode_cases)} csv/raw case(s) with Flink's deserializer")
 
     work = Path(tempfile.mkdtemp(prefix="flink-golden-"))
     env = make_env()

@@ -1,11 +1,12 @@
 //! Record formats, each a module with a decode side (a Kafka record's value into Arrow columns)
 //! and an encode side (an output row into the bytes of a file line): `json` is Flink's JSON
-//! format and `csv` Flink's CSV format, to the character. [`Format`] is a table's checked
+//! format, `csv` Flink's CSV format and `raw` Flink's raw format, to the character. [`Format`] is a table's checked
 //! choice; [`Decoder`] and [`Encoder`] dispatch to the format's own decoder and encoder once
 //! per record or row (the JSON code path itself is unchanged).
 
 pub mod csv;
 pub mod json;
+pub mod raw;
 
 use sluice_sql::SqlType;
 use sluice_sql::arrow::array::{ArrayRef, RecordBatch};
@@ -14,9 +15,10 @@ use crate::options::Options;
 use csv::CsvOptions;
 use json::JsonOptions;
 pub use json::decode::{DecodeError, DecodeField, Decoded};
+use raw::RawOptions;
 
 /// The format names a table may choose (`format`, `value.format`).
-pub const NAMES: &[&str] = &["json", "csv"];
+pub const NAMES: &[&str] = &["json", "csv", "raw"];
 
 /// A table's format with its checked options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub enum Format {
     Json(JsonOptions),
     /// `csv`.
     Csv(CsvOptions),
+    /// `raw`.
+    Raw(RawOptions),
 }
 
 impl Default for Format {
@@ -40,6 +44,7 @@ impl Format {
         match name.to_ascii_lowercase().as_str() {
             "csv" => Format::Csv(CsvOptions::read(options, &format!("{prefix}csv."))),
             "json" => Format::Json(JsonOptions::read(options, &format!("{prefix}json."))),
+            "raw" => Format::Raw(RawOptions::read(options, &format!("{prefix}raw."))),
             other => {
                 options.error(
                     key,
@@ -58,6 +63,7 @@ impl Format {
         match self {
             Format::Json(_) => "json",
             Format::Csv(_) => "csv",
+            Format::Raw(_) => "raw",
         }
     }
 
@@ -71,6 +77,7 @@ impl Format {
         match self {
             Format::Json(j) => j.ignore_parse_errors,
             Format::Csv(c) => c.ignore_parse_errors,
+            Format::Raw(_) => false,
         }
     }
 
@@ -78,7 +85,7 @@ impl Format {
     pub fn json(&self) -> JsonOptions {
         match self {
             Format::Json(j) => j.clone(),
-            Format::Csv(_) => JsonOptions::default(),
+            Format::Csv(_) | Format::Raw(_) => JsonOptions::default(),
         }
     }
 }
@@ -89,6 +96,8 @@ pub enum Decoder {
     Json(json::decode::JsonDecoder),
     /// Flink's CSV.
     Csv(csv::decode::CsvDecoder),
+    /// Flink's raw.
+    Raw(raw::RawDecoder),
 }
 
 impl Decoder {
@@ -97,6 +106,7 @@ impl Decoder {
         Ok(match format {
             Format::Json(o) => Decoder::Json(json::decode::JsonDecoder::new(fields, o.clone())?),
             Format::Csv(o) => Decoder::Csv(csv::decode::CsvDecoder::new(fields, o.clone())?),
+            Format::Raw(o) => Decoder::Raw(raw::RawDecoder::new(fields, o.clone())?),
         })
     }
 
@@ -106,6 +116,7 @@ impl Decoder {
         match self {
             Decoder::Json(d) => d.decode(record),
             Decoder::Csv(d) => d.decode(record),
+            Decoder::Raw(d) => d.decode(record),
         }
     }
 
@@ -114,6 +125,7 @@ impl Decoder {
         match self {
             Decoder::Json(d) => d.finish(),
             Decoder::Csv(d) => d.finish(),
+            Decoder::Raw(d) => d.finish(),
         }
     }
 }
@@ -125,6 +137,8 @@ pub enum Encoder {
     Json(json::encode::JsonEncoder),
     /// Flink's CSV.
     Csv(csv::encode::CsvEncoder),
+    /// Flink's raw.
+    Raw(raw::RawEncoder),
 }
 
 impl Encoder {
@@ -139,6 +153,7 @@ impl Encoder {
                 Encoder::Json(json::encode::JsonEncoder::new(columns, skip, o.clone())?)
             }
             Format::Csv(o) => Encoder::Csv(csv::encode::CsvEncoder::new(columns, skip, o.clone())?),
+            Format::Raw(o) => Encoder::Raw(raw::RawEncoder::new(columns, o.clone())?),
         })
     }
 
@@ -147,6 +162,7 @@ impl Encoder {
         Ok(match self {
             Encoder::Json(e) => BatchEncoder::Json(e.batch(batch)?),
             Encoder::Csv(e) => BatchEncoder::Csv(e.batch(batch)?),
+            Encoder::Raw(e) => BatchEncoder::Raw(e.batch(batch)?),
         })
     }
 }
@@ -157,6 +173,8 @@ pub enum BatchEncoder<'a> {
     Json(json::encode::BatchEncoder<'a>),
     /// Flink's CSV.
     Csv(csv::encode::BatchEncoder<'a>),
+    /// Flink's raw.
+    Raw(raw::BatchEncoder<'a>),
 }
 
 impl BatchEncoder<'_> {
@@ -166,6 +184,7 @@ impl BatchEncoder<'_> {
         match self {
             BatchEncoder::Json(e) => e.write_row(row, out),
             BatchEncoder::Csv(e) => e.write_row(row, out),
+            BatchEncoder::Raw(e) => e.write_row(row, out),
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::transform::Output;
 const INLINE_LIMIT: usize = 1 << 20;
 
 /// The extensions of the files a sink writes: each format's, `.json` for dead letters.
-pub const EXTENSIONS: &[&str] = &["json", "csv"];
+pub const EXTENSIONS: &[&str] = &["json", "csv", "raw"];
 
 /// The name of a split's file whose first record is at `offset`:
 /// `<file tag>-<topic>-<partition>-<offset>.<extension>`.

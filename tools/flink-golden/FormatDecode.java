@@ -1,11 +1,13 @@
-// Decodes Kafka-style CSV records with Apache Flink's own `csv` format (the DeserializationSchema
-// a Kafka source uses: CsvFormatFactory -> CsvRowDataDeserializationSchema), for the golden
-// corpus. Run by tools/flink-golden/generate.py with the jars of the PyFlink venv:
+// Decodes Kafka-style records with Apache Flink's own `csv` or `raw` format (the
+// DeserializationSchema a Kafka source uses: CsvFormatFactory -> CsvRowDataDeserializationSchema,
+// RawFormatFactory -> RawFormatDeserializationSchema), for the golden corpus. Run by
+// tools/flink-golden/generate.py with the jars of the PyFlink venv:
 //
-//   java -cp "$lib/*" tools/flink-golden/CsvDecode.java < cases.json > results.json
+//   java -cp "$lib/*" tools/flink-golden/FormatDecode.java < cases.json > results.json
 //
-// Input (stdin, JSON): [{"name", "columns": [{"name", "type"}], "options": {"csv.*": ...},
-// "records": ["...", ...]}]. Output (stdout, JSON): {"<name>": {"error": null |
+// Input (stdin, JSON): [{"name", "format": "csv" | "raw", "columns": [{"name", "type"}],
+// "options": {"<format>.*": ...}, "records": ["...", ...]}] (a record may be JSON null: a
+// tombstone). Output (stdout, JSON): {"<name>": {"error": null |
 // {"stage", "message"}, "rows": ["<row as Flink's json format writes it>", ...]}}.
 //
 // Stages are those of a Kafka job: option problems are "plan" errors (Flink's Kafka factory
@@ -28,6 +30,8 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.formats.common.TimestampFormat;
 import org.apache.flink.formats.csv.CsvFormatFactory;
+import org.apache.flink.formats.raw.RawFormatFactory;
+import org.apache.flink.table.factories.DeserializationFormatFactory;
 import org.apache.flink.formats.json.JsonFormatOptions;
 import org.apache.flink.formats.json.JsonRowDataSerializationSchema;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
@@ -44,7 +48,7 @@ import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.table.types.logical.utils.LogicalTypeParser;
 import org.apache.flink.table.types.utils.TypeConversions;
 
-public class CsvDecode {
+public class FormatDecode {
     public static void main(String[] args) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         JsonNode cases = mapper.readTree(System.in);
@@ -88,15 +92,18 @@ public class CsvDecode {
         JsonRowDataSerializationSchema json;
         try {
             RowType rowType =
-                    (RowType) LogicalTypeParser.parse(ddl.toString(), CsvDecode.class.getClassLoader());
-            CsvFormatFactory factory = new CsvFormatFactory();
+                    (RowType) LogicalTypeParser.parse(ddl.toString(), FormatDecode.class.getClassLoader());
+            String format = c.get("format").asText();
+            DeserializationFormatFactory factory =
+                    format.equals("raw") ? new RawFormatFactory() : new CsvFormatFactory();
             Map<String, String> options = new LinkedHashMap<>();
             Set<String> known = new HashSet<>();
             for (ConfigOption<?> o : factory.optionalOptions()) known.add(o.key());
             List<String> unknown = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = c.get("options").fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                String key = e.getKey().startsWith("csv.") ? e.getKey().substring(4) : e.getKey();
+                String key = e.getKey().startsWith(format + ".")
+                        ? e.getKey().substring(format.length() + 1) : e.getKey();
                 if (!known.contains(key)) unknown.add(e.getKey());
                 options.put(key, e.getValue().asText());
             }
