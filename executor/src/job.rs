@@ -297,21 +297,23 @@ fn connector_of(
         }
     } else {
         match table.format.as_deref() {
-            Some("json") => {}
+            Some(f) if crate::format::NAMES.contains(&f) => {}
             Some(other) => problems.push(table_problem(
                 table,
                 Some("format"),
                 format!(
-                    "table {}: format '{other}' is not supported; use json",
-                    table.name
+                    "table {}: format '{other}' is not supported; use one of {}",
+                    table.name,
+                    crate::format::NAMES.join(", ")
                 ),
             )),
             None => problems.push(table_problem(
                 table,
                 Some("format"),
                 format!(
-                    "table {}: spec.format is missing; set it to json",
-                    table.name
+                    "table {}: spec.format is missing; set it to one of {}",
+                    table.name,
+                    crate::format::NAMES.join(", ")
                 ),
             )),
         }

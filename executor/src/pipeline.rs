@@ -513,8 +513,8 @@ mod tests {
     use crate::connector::sink::SinkFormat;
     use crate::connector::source::SourceFormat;
     use crate::connector::source::TimestampType;
-    use crate::connector::{Connector as _, RunContext, ValidationContext};
-    use crate::format::json::JsonOptions;
+    use crate::connector::{Connector as _, RunContext, SourceRuntime, ValidationContext};
+    use crate::format::Format;
     use sluice_sql::{Catalog, Column, FunctionRegistry, JobPlan, SqlType, TableDef};
     use std::sync::Mutex;
 
@@ -588,8 +588,8 @@ mod tests {
         .unwrap();
         let transform = Transform::new(
             plan,
-            SourceFormat::Json(JsonOptions::default()),
-            SinkFormat::Json(JsonOptions::default()),
+            SourceFormat::default(),
+            SinkFormat::Rows(Format::default()),
             "__DEFAULT_PARTITION__",
         )
         .unwrap();

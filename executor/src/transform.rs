@@ -1,5 +1,5 @@
-//! One batch of source records through the job: decode (Flink JSON) → evaluate the SQL (Arrow,
-//! DataFusion) → partition path and JSON line per output row. Pure: no I/O, no clocks, so the
+//! One batch of source records through the job: decode (the source's format) → evaluate the SQL
+//! (Arrow, DataFusion) → partition path and line (the sink's format) per output row. Pure: no I/O, no clocks, so the
 //! golden tests run exactly what the executor runs.
 
 use std::collections::HashMap;
@@ -16,9 +16,7 @@ use sluice_sql::{JobPlan, SqlTypeKind};
 use crate::connector::sink::SinkFormat;
 pub use crate::connector::source::Metadata;
 use crate::connector::source::{RawBatch, SourceFormat, SplitId};
-use crate::format::json::decode::{DecodeField, Decoded, JsonDecoder};
-use crate::format::json::encode::{BatchEncoder, JsonEncoder};
-use crate::format::row_text::RowTextEncoder;
+use crate::format::{DecodeField, Decoded, Decoder, Encoder};
 pub use crate::output::{FailedRecord, OutRow, Output};
 use crate::partition::Partitioner;
 
@@ -33,41 +31,11 @@ enum InputColumn {
 /// The job's per-batch work.
 pub struct Transform {
     plan: JobPlan,
-    decoder: JsonDecoder,
+    decoder: Decoder,
     layout: Vec<InputColumn>,
     encoder: Encoder,
     partitioner: Partitioner,
     not_null: Vec<(usize, String)>,
-}
-
-/// The sink's encoding of rows.
-enum Encoder {
-    Json(JsonEncoder),
-    RowText(RowTextEncoder),
-}
-
-/// An [`Encoder`] prepared for one batch.
-enum BatchRows<'a> {
-    Json(BatchEncoder<'a>),
-    RowText(&'a RowTextEncoder, &'a RecordBatch),
-}
-
-impl Encoder {
-    fn rows<'a>(&'a self, batch: &'a RecordBatch) -> Result<BatchRows<'a>, String> {
-        Ok(match self {
-            Encoder::Json(e) => BatchRows::Json(e.batch(batch)?),
-            Encoder::RowText(e) => BatchRows::RowText(e, batch),
-        })
-    }
-}
-
-impl BatchRows<'_> {
-    fn write_row(&mut self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
-        match self {
-            BatchRows::Json(e) => e.write_row(row, out),
-            BatchRows::RowText(e, batch) => e.write_row(batch, row, out),
-        }
-    }
 }
 
 /// Why a transform could not be built.
@@ -84,7 +52,6 @@ impl Transform {
         sink_format: SinkFormat,
         default_partition: &str,
     ) -> Result<Transform, TransformError> {
-        let SourceFormat::Json(source_json) = source_format;
         let source = &plan.source;
         let mut fields = Vec::new();
         let mut layout = Vec::new();
@@ -117,7 +84,7 @@ impl Transform {
             }
         }
         layout.sort_by_key(|(i, _)| *i);
-        let decoder = JsonDecoder::new(&fields, source_json).map_err(TransformError)?;
+        let decoder = Decoder::new(&fields, &source_format).map_err(TransformError)?;
         let sink = &plan.sink;
         let columns: Vec<_> = sink
             .columns
@@ -125,10 +92,10 @@ impl Transform {
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
         let encoder = match sink_format {
-            SinkFormat::Json(json) => Encoder::Json(
-                JsonEncoder::new(&columns, &sink.partitioned_by, json).map_err(TransformError)?,
-            ),
-            SinkFormat::RowText => Encoder::RowText(RowTextEncoder::new(&columns)),
+            SinkFormat::Rows(format) => {
+                Encoder::new(&columns, &sink.partitioned_by, &format).map_err(TransformError)?
+            }
+            SinkFormat::RowText => Encoder::row_text(&columns),
         };
         let partition_columns: Vec<(usize, String)> = sink
             .partitioned_by
@@ -246,7 +213,7 @@ impl Transform {
     }
 
     fn emit(&self, batch: &RecordBatch, raw: &RawBatch, source_rows: &[usize], out: &mut Output) {
-        let mut encoder = match self.encoder.rows(batch) {
+        let mut encoder = match self.encoder.batch(batch) {
             Ok(e) => e,
             Err(reason) => {
                 for &i in source_rows {
@@ -396,7 +363,6 @@ pub fn metadata_type(m: Metadata) -> SqlTypeKind {
 mod tests {
     use super::*;
     use crate::connector::source::TimestampType;
-    use crate::format::json::JsonOptions;
     use sluice_sql::{Catalog, Column, FunctionRegistry, SqlType, TableDef};
 
     fn table(name: &str, columns: &[(&str, &str)]) -> TableDef {
@@ -431,8 +397,8 @@ mod tests {
         .unwrap();
         let mut t = Transform::new(
             plan,
-            SourceFormat::Json(JsonOptions::default()),
-            SinkFormat::Json(JsonOptions::default()),
+            SourceFormat::default(),
+            SinkFormat::Rows(crate::format::Format::default()),
             "__DEFAULT_PARTITION__",
         )
         .unwrap();

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sluice_executor::connector::filesystem::Filesystem;
-use sluice_executor::connector::source::{RawBatch, SourceFormat, SplitId, TimestampType};
+use sluice_executor::connector::source::{RawBatch, SplitId, TimestampType};
 use sluice_executor::connector::{Connector as _, ValidationContext};
+use sluice_executor::format::Format;
 use sluice_executor::format::json::JsonOptions;
 use sluice_executor::options::Options;
 use sluice_executor::transform::Transform;
@@ -25,7 +26,12 @@ struct Case {
     source: TableCase,
     sink: TableCase,
     sql: String,
+    #[serde(default)]
     input: String,
+    /// Kafka record values, one each (decode cases: a value may hold a line break, be empty,
+    /// or be null — a tombstone); instead of `input`'s lines.
+    #[serde(default)]
+    records: Option<Vec<Option<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -110,13 +116,26 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     let plan_err = |m: String| ("plan".to_owned(), m);
     let (source, source_options) = table(&case.source, "src").map_err(plan_err)?;
     let (sink, sink_options) = table(&case.sink, "sink").map_err(plan_err)?;
-    // The source: Flink's filesystem source reads the json.* options and, unlike Kafka's,
-    // ignores unknown format keys.
-    let mut o = Options::new(&source.name, &source_options, []);
-    let source_json = JsonOptions::read(&mut o, "json.");
-    o.declare_prefix("json.");
-    o.finish("filesystem")
-        .map_err(|e| plan_err(format!("{e:?}")))?;
+    // The source. JSON cases run through Flink's filesystem source, which reads the json.*
+    // options and, unlike Kafka's, ignores unknown format keys. CSV and raw cases were decoded
+    // by Flink's Kafka deserializer (tools/flink-golden/FormatDecode.java), which rejects them.
+    let source_format = match source_options.get("format").map(String::as_str) {
+        Some(name @ ("csv" | "raw")) => {
+            let mut o = Options::new(&source.name, &source_options, []);
+            o.declare("format");
+            let format = Format::read(name, &mut o, "", "format");
+            o.finish("kafka").map_err(|e| plan_err(format!("{e:?}")))?;
+            format
+        }
+        _ => {
+            let mut o = Options::new(&source.name, &source_options, []);
+            let json = JsonOptions::read(&mut o, "json.");
+            o.declare_prefix("json.");
+            o.finish("filesystem")
+                .map_err(|e| plan_err(format!("{e:?}")))?;
+            Format::Json(json)
+        }
+    };
     // The sink: the real filesystem connector's validation, with a path the case leaves out.
     let mut with_path = sink.clone();
     with_path
@@ -136,26 +155,27 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     let catalog = Catalog::new([source, sink]);
     let plan = JobPlan::plan(&case.sql, &catalog, &FunctionRegistry::flink())
         .map_err(|e| plan_err(e.to_string()))?;
-    let mut transform = Transform::new(
-        plan,
-        SourceFormat::Json(source_json),
-        sink_format,
-        &default_name,
-    )
-    .map_err(|e| plan_err(e.0))?;
+    let mut transform = Transform::new(plan, source_format, sink_format, &default_name)
+        .map_err(|e| plan_err(e.0))?;
     let mut raw = RawBatch::default();
-    for (i, line) in case.input.lines().enumerate() {
+    let values: Vec<Option<&str>> = match &case.records {
+        Some(records) => records.iter().map(Option::as_deref).collect(),
         // The filesystem source skips blank lines.
-        if line.trim().is_empty() {
-            continue;
-        }
+        None => case
+            .input
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(Some)
+            .collect(),
+    };
+    for (i, value) in values.into_iter().enumerate() {
         raw.push(
             i as i64,
             None,
             TimestampType::None,
             None,
             None,
-            Some(line.as_bytes()),
+            value.map(str::as_bytes),
         );
     }
     let split = SplitId {
@@ -170,10 +190,11 @@ fn run(case: &Case) -> Result<BTreeMap<String, Vec<String>>, (String, String)> {
     for r in &out.rows {
         let line = std::str::from_utf8(&out.data[r.start as usize..r.end as usize])
             .unwrap_or("<invalid utf-8>");
+        // The generator splits files on `\n`: a CSV value with a line break is two lines.
         files
             .entry(out.buckets[r.bucket as usize].clone())
             .or_default()
-            .push(line.trim_end_matches('\n').to_owned());
+            .extend(line.trim_end_matches('\n').split('\n').map(str::to_owned));
     }
     files.values_mut().for_each(|v| v.sort());
     Ok(files)

@@ -203,3 +203,146 @@ fn s3_traffic_goes_through_the_http_proxy_the_environment_names() {
         proxy.summary()
     );
 }
+
+/// Ids of the data files under a local sink directory, by partition directory: the `id`
+/// field of JSON lines, the first field of CSV lines; also the file extensions seen.
+fn ids_by_partition(
+    root: &std::path::Path,
+) -> (
+    std::collections::BTreeMap<String, Vec<i64>>,
+    std::collections::BTreeSet<String>,
+) {
+    let mut ids = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    let mut extensions = std::collections::BTreeSet::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('_') || name.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let ext = p.extension().unwrap().to_string_lossy().into_owned();
+            let dir = p
+                .parent()
+                .unwrap()
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string();
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                let id = if ext == "csv" {
+                    line.split(',').next().unwrap().parse().unwrap()
+                } else {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    v["id"].as_i64().unwrap()
+                };
+                ids.entry(dir.clone()).or_default().push(id);
+            }
+            extensions.insert(ext);
+        }
+    }
+    ids.values_mut().for_each(|v| v.sort());
+    (ids, extensions)
+}
+
+#[test]
+fn csv_records_become_csv_files_with_the_rows_of_the_json_pipeline_and_bad_ones_dead_letters() {
+    let (total, every) = (3_000u64, 1_000u64);
+    let poison = ["--poison-every", "1000"];
+    let dir = tempfile::tempdir().unwrap();
+    // The reference: JSON in, JSON out, checked by the oracle.
+    let json_kafka = Kafka::start("ticks", 2);
+    json_kafka.produce("ticks", 0, total, &poison);
+    let json_path = format!("file://{}/json", dir.path().display());
+    let json_dlq = format!("file://{}/json-dead", dir.path().display());
+    let json_job = write_job(
+        dir.path(),
+        &job_yaml(
+            &json_kafka.bootstrap,
+            "ticks",
+            &unique("json"),
+            &json_path,
+            &format!("    sluice.dead-letter.path: {json_dlq}\n"),
+            "",
+        ),
+    );
+    let out = run_until_idle(&json_job, "2s");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = verify(&json_path, total, &poison);
+    assert_eq!(
+        (r.missing, r.duplicated, r.unexpected, r.misplaced),
+        (0, 0, 0, 0),
+        "{r:?}"
+    );
+    // The same ticks as CSV lines, read and written as CSV.
+    let csv_kafka = Kafka::start("ticks", 2);
+    csv_kafka.produce(
+        "ticks",
+        0,
+        total,
+        &[&poison[..], &["--value-format", "csv"]].concat(),
+    );
+    let csv_path = format!("file://{}/csv", dir.path().display());
+    let csv_dlq = format!("file://{}/csv-dead", dir.path().display());
+    let yaml = job_yaml(
+        &csv_kafka.bootstrap,
+        "ticks",
+        &unique("csv"),
+        &csv_path,
+        &format!("    sluice.dead-letter.path: {csv_dlq}\n"),
+        "",
+    )
+    .replacen("format: json", "format: csv", 2);
+    let csv_job = write_job(dir.path(), &yaml);
+    let out = run_until_idle(&csv_job, "2s");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (json_ids, json_ext) = ids_by_partition(&dir.path().join("json"));
+    let (csv_ids, csv_ext) = ids_by_partition(&dir.path().join("csv"));
+    assert_eq!(json_ext.into_iter().collect::<Vec<_>>(), ["json"]);
+    assert_eq!(csv_ext.into_iter().collect::<Vec<_>>(), ["csv"]);
+    assert!(json_ids.len() > 1, "{json_ids:?}");
+    assert_eq!(
+        csv_ids, json_ids,
+        "the CSV pipeline writes the JSON pipeline's rows"
+    );
+    // Each CSV record that failed to decode is one dead letter, as JSON's are.
+    let dead = |d: &str| -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut stack = vec![dir.path().join(d)];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).unwrap().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else if !e.file_name().to_string_lossy().starts_with(['_', '.']) {
+                    lines.extend(
+                        std::fs::read_to_string(e.path())
+                            .unwrap()
+                            .lines()
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+        lines
+    };
+    let (json_dead, csv_dead) = (dead("json-dead"), dead("csv-dead"));
+    assert_eq!(json_dead.len() as u64, total / every, "{json_dead:?}");
+    assert_eq!(csv_dead.len() as u64, total / every, "{csv_dead:?}");
+    assert!(
+        csv_dead.iter().all(|l| l.contains("Row length mismatch")),
+        "{csv_dead:?}"
+    );
+}

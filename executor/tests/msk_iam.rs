@@ -346,7 +346,7 @@ fn a_kafka_source_with_aws_msk_iam_gives_librdkafka_a_signed_token() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let mut o = sluice_executor::options::Options::new("ticks", &values, Vec::<String>::new());
-    let options = sluice_executor::connector::kafka::options::read(&mut o, "g", &[]).unwrap();
+    let options = sluice_executor::connector::kafka::options::read(&mut o, "g", &[], None).unwrap();
     o.finish("kafka").unwrap();
     assert_eq!(options.client["sasl.mechanism"], "OAUTHBEARER");
     assert!(!options.client.contains_key("sasl.jaas.config"));
@@ -698,7 +698,8 @@ fn a_kafka_source_reads_through_sasl_oauthbearer_with_the_iam_token() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let mut o = sluice_executor::options::Options::new("ticks", &values, Vec::<String>::new());
-    let mut options = sluice_executor::connector::kafka::options::read(&mut o, "g", &[]).unwrap();
+    let mut options =
+        sluice_executor::connector::kafka::options::read(&mut o, "g", &[], None).unwrap();
     o.finish("kafka").unwrap();
     // No TLS broker runs here: the front speaks plaintext (MSK's IAM listener is TLS, so
     // the table may not ask for this; the test does).

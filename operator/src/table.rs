@@ -48,18 +48,24 @@ pub fn validate_table(table: &StreamingTable) -> Vec<JobProblem> {
         );
         return problems;
     };
+    let formats = sluice_executor::format::NAMES;
     match def.format.as_deref() {
-        Some("json") => {}
+        Some(f) if formats.contains(&f) => {}
         Some(other) => problem(
             "InvalidOption",
             format!(
-                "table {}: format '{other}' is not supported; use json",
-                def.name
+                "table {}: format '{other}' is not supported; use one of {}",
+                def.name,
+                formats.join(", ")
             ),
         ),
         None => problem(
             "InvalidOption",
-            format!("table {}: spec.format is missing; set it to json", def.name),
+            format!(
+                "table {}: spec.format is missing; set it to one of {}",
+                def.name,
+                formats.join(", ")
+            ),
         ),
     }
     let can_read = c.roles().contains(&Role::Source);

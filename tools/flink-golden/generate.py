@@ -59,17 +59,35 @@ class Case:
         self.name = path.name[: -len(".yaml")]
         with open(path, encoding="utf-8") as f:
             d = yaml.safe_load(f)
-        for key in ("description", "source", "sink", "sql", "input"):
+        for key in ("description", "source", "sink", "sql"):
             if key not in d:
                 raise ValueError(f"{path}: missing key '{key}'")
-        unknown = set(d) - {"description", "source", "sink", "sql", "input"}
+        if "input" not in d and "records" not in d:
+            raise ValueError(f"{path}: missing key 'input' (or 'records')")
+        unknown = set(d) - {"description", "source", "sink", "sql", "input", "records"}
         if unknown:
             raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
         self.description = d["description"]
         self.source = d["source"]
         self.sink = d["sink"]
         self.sql = d["sql"].strip().rstrip(";")
-        self.input = d["input"] if d["input"] is not None else ""
+        self.input = d.get("input") or ""
+        # Kafka record values, one each (a value may hold a line break or be empty).
+        self.records = d.get("records")
+        # A decode case (csv, raw): the records go through Flink's Kafka deserializer
+        # (FormatDecode.java).
+        self.decode_format = str((self.source.get("options") or {}).get("format", "")).lower()
+        self.csv_decode = self.decode_format in ("csv", "raw")
+        if self.records is not None and not self.csv_decode:
+            raise ValueError(f"{path}: 'records' is only for decode cases (csv, raw)")
+        if self.csv_decode:
+            if self.records is None:
+                self.records = [line for line in self.input.split("\n") if line != ""]
+            sink_opts = self.sink.get("options") or {}
+            if (sink_opts.get("format", "json") != "json" or self.sink.get("partitionedBy")
+                    or self.sink["columns"] != self.source["columns"]):
+                raise ValueError(f"{path}: a decode case writes its rows unchanged to a json "
+                                 "sink with the source's columns")
         self.db = "case_" + "".join(c if c.isalnum() else "_" for c in self.name)
         self.error = None  # {"stage": ..., "message": ...}
         self.files = {}
@@ -254,6 +272,29 @@ def run_group(env, cases, sink_dirs, log):
         c.error = None
 
 
+def run_csv_decode(cases, log):
+    """Decodes the records of decode cases (csv, raw) with Flink's own Kafka deserializer."""
+    import subprocess
+    import pyflink
+    lib = os.path.join(os.path.dirname(pyflink.__file__), "lib")
+    doc = [{"name": c.name, "format": c.decode_format, "columns": c.source["columns"],
+            "options": {k: opt_value(v) for k, v in (c.source.get("options") or {}).items()
+                        if k != "format"},
+            "records": c.records} for c in cases]
+    here = Path(__file__).resolve().parent
+    out = subprocess.run(["java", "-cp", os.path.join(lib, "*"), str(here / "FormatDecode.java")],
+                         input=json.dumps(doc), capture_output=True, text=True, check=True)
+    results = json.loads(out.stdout)
+    for c in cases:
+        r = results[c.name]
+        if r["error"]:
+            c.error = {"stage": r["error"]["stage"], "message": r["error"]["message"]}
+            c.files = {}
+        else:
+            c.error = None
+            c.files = {"": sorted(r["rows"])} if r["rows"] else {}
+
+
 def previous_stage(case: Case):
     try:
         with open(case.expected_path, encoding="utf-8") as f:
@@ -291,6 +332,12 @@ def main(argv=None):
     cases = [Case(p) for p in paths]
     log(f"{len(cases)} case(s) from {args.cases_dir}")
 
+    decode_cases = [c for c in cases if c.csv_decode]
+    cases_flink = [c for c in cases if not c.csv_decode]
+    if decode_cases:
+        run_csv_decode(decode_cases, log)
+        log(f"decoded {len(decode_cases)} csv/raw case(s) with Flink's deserializer")
+
     work = Path(tempfile.mkdtemp(prefix="flink-golden-"))
     env = make_env()
     log(f"Flink environment ready in {time.time() - t_start:.1f}s (work dir {work})")
@@ -298,7 +345,7 @@ def main(argv=None):
     # Phase 1: create tables + plan each case alone.
     sink_dirs = {}
     runnable = []
-    for c in cases:
+    for c in cases_flink:
         try:
             sink_dirs[c.name] = setup_case(env, c, work)
             plan_case(env, c)
@@ -306,7 +353,7 @@ def main(argv=None):
         except Exception as e:
             c.error = {"stage": "plan", "message": most_specific_message(e, c.db)}
             log(f"  PLAN ERROR {c.name}: {c.error['message']}")
-    log(f"planned {len(cases)} case(s) in {time.time() - t_start:.1f}s; {len(runnable)} runnable")
+    log(f"planned {len(cases_flink)} case(s) in {time.time() - t_start:.1f}s; {len(runnable)} runnable")
 
     # Phase 2: run all runnable cases in one job, bisecting on failure. Cases whose current
     # expected file records a run-time error are run alone first (they would otherwise make

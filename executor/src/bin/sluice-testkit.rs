@@ -97,6 +97,9 @@ enum Command {
         /// batch (the mock broker's 5 MiB a partition then holds more of them).
         #[arg(long, default_value_t = 5)]
         linger_ms: u64,
+        /// Record values as `json` objects or `csv` lines (`id,event_time,ticker,price`).
+        #[arg(long, default_value = "json")]
+        value_format: String,
     },
     /// A fault-injecting proxy in front of an S3 server; prints its URL. Commands on the
     /// control socket, one per line: `errors RATE`, `ambiguous RATE`, `delay MILLIS`,
@@ -240,6 +243,7 @@ fn main() -> ExitCode {
             partition,
             price,
             linger_ms,
+            value_format,
         } => produce(
             &bootstrap,
             &topic,
@@ -255,6 +259,7 @@ fn main() -> ExitCode {
                 poison_kind,
                 partition,
                 price,
+                csv: value_format == "csv",
             },
         ),
         Command::S3Proxy {
@@ -480,6 +485,37 @@ struct Shape {
     poison_kind: String,
     partition: Option<i32>,
     price: Option<f64>,
+    /// CSV values (`id,event_time,ticker,price`) instead of JSON objects.
+    csv: bool,
+}
+
+/// A tick (or poison record) as the CSV line `id,event_time,ticker,price`: a JSON tick's
+/// fields in that order; a malformed record keeps its bad event time and lacks a price, a
+/// wrong-type one has the price `twelve`.
+fn csv_value(json: &[u8]) -> Result<Vec<u8>, String> {
+    let text = String::from_utf8_lossy(json);
+    let v: serde_json::Value = match serde_json::from_slice(json) {
+        Ok(v) => v,
+        Err(_) => {
+            let id = text
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .unwrap_or("0");
+            return Ok(format!("{id},not a time,XX").into_bytes());
+        }
+    };
+    let field = |k: &str| match &v[k] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(format!(
+        "{},{},{},{}",
+        field("id"),
+        field("event_time"),
+        field("ticker"),
+        field("price")
+    )
+    .into_bytes())
 }
 
 fn produce(
@@ -558,6 +594,9 @@ fn produce(
                     format!("{{\"id\":{id},\"event_time\":\"not a time\",\"ticker\":").as_bytes(),
                 );
             }
+        }
+        if shape.csv {
+            buf = csv_value(&buf)?;
         }
         let key = ticks.ticker(i).to_owned();
         let partition = shape.partition.unwrap_or((id % partitions) as i32);
@@ -708,6 +747,7 @@ fn bench(
                 poison_kind: "malformed".to_owned(),
                 partition: None,
                 price: None,
+                csv: false,
             },
         )?;
         eprintln!("bench: produced in {:.1} s", t.elapsed().as_secs_f64());

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::context::RunContext;
 use super::error::ConnectorError;
 use super::source::{PositionOracle, SplitId};
-use crate::format::json::JsonOptions;
+use crate::format::Format;
 use crate::output::Output;
 
 /// Exactly-once counters of a split, stored with its commits.
@@ -96,8 +96,9 @@ pub enum Positions {
 /// How rows are encoded for the sink: the sink table's format.
 #[derive(Clone, Debug)]
 pub enum SinkFormat {
-    /// Flink's `json` format, one line per row.
-    Json(JsonOptions),
+    /// One of the row formats a table chooses with `format` (`json`, `csv`, `raw`), one line
+    /// per row.
+    Rows(Format),
     /// Flink's `Row.toString()`: `+I[1, abc, 2024-01-01T12:00]`, one line per row (the
     /// `print` sink's text).
     RowText,

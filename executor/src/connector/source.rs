@@ -9,7 +9,6 @@ use tokio::sync::mpsc;
 
 use super::context::RunContext;
 use super::error::ConnectorError;
-use crate::format::json::JsonOptions;
 
 /// A unit of a source that one executor reads in order: a Kafka topic partition.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -238,12 +237,8 @@ pub trait PositionOracle: Send + Sync {
     ) -> Result<Vec<Option<i64>>, ConnectorError>;
 }
 
-/// How records are decoded: the source table's format.
-#[derive(Clone, Debug)]
-pub enum SourceFormat {
-    /// Flink's `json` format.
-    Json(JsonOptions),
-}
+/// How records are decoded: the source table's format (`format` / `value.format`).
+pub type SourceFormat = crate::format::Format;
 
 /// A checked source configuration.
 pub trait SourceConfig: Send + Sync + Debug {

@@ -45,7 +45,7 @@ impl Connector for Filesystem {
             &table.options,
             table.secret_options.iter().map(|(k, _)| k.clone()),
         );
-        let options = options::read(&mut o, &table.secret_options);
+        let options = options::read(&mut o, &table.secret_options, table.format.as_deref());
         o.finish("filesystem")?;
         match options {
             Some(options) => Ok(Arc::new(options)),
@@ -56,7 +56,7 @@ impl Connector for Filesystem {
 
 impl SinkConfig for FilesystemSinkOptions {
     fn format(&self) -> SinkFormat {
-        SinkFormat::Json(self.json.clone())
+        SinkFormat::Rows(self.format.clone())
     }
 
     /// The commit log beside the data (`_sluice/`), written with it exactly once.
@@ -69,7 +69,11 @@ impl SinkConfig for FilesystemSinkOptions {
     }
 
     fn describe(&self) -> String {
-        format!("filesystem {} (json)", self.location.uri())
+        format!(
+            "filesystem {} ({})",
+            self.location.uri(),
+            self.format.name()
+        )
     }
 
     fn open<'a>(

@@ -124,12 +124,18 @@ pub struct FilesystemSinkOptions {
     pub s3: S3Settings,
     /// The format's options.
     pub json: JsonOptions,
+    /// The format (`format` or the table's spec.format).
+    pub format: crate::format::Format,
     /// `sink.rolling-policy.*` keys the table sets itself (they win over job defaults).
     pub explicit: Vec<String>,
 }
 
-/// Reads a filesystem sink table's options.
-pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<FilesystemSinkOptions> {
+/// Reads a filesystem sink table's options; `spec_format` is the table's `spec.format`.
+pub fn read(
+    o: &mut Options<'_>,
+    secret_env: &[(String, String)],
+    spec_format: Option<&str>,
+) -> Option<FilesystemSinkOptions> {
     let location = match o.required("path").map(Location::parse) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => {
@@ -138,15 +144,9 @@ pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<File
         }
         None => None,
     };
-    if let Some(f) = o.string("format")
-        && !f.eq_ignore_ascii_case("json")
-    {
-        o.error(
-            "format",
-            format!("format '{f}' is not supported; the only format is 'json'"),
-        );
-    }
-    let json = JsonOptions::read(o, "json.");
+    let name = o.string("format").or(spec_format).unwrap_or("json");
+    let format = crate::format::Format::read(name, o, "", "format");
+    let json = format.json();
     let default_partition_name = o
         .string("partition.default-name")
         .unwrap_or(DEFAULT_PARTITION_NAME)
@@ -258,6 +258,7 @@ pub fn read(o: &mut Options<'_>, secret_env: &[(String, String)]) -> Option<File
         rolling,
         s3,
         json,
+        format,
         explicit,
     })
 }
@@ -363,7 +364,7 @@ mod tests {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let mut o = Options::new("sink_table", &values, []);
-        read(&mut o, &[]);
+        read(&mut o, &[], None);
         let errors = o.finish("filesystem").unwrap_err();
         assert_eq!(errors[0].key, "s3.endpoint", "{errors:?}");
         assert!(errors[0].message.contains("link-local"), "{errors:?}");
@@ -409,7 +410,7 @@ mod tests {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let mut o = Options::new("sink_table", &values, []);
-        let f = read(&mut o, &[]).unwrap();
+        let f = read(&mut o, &[], None).unwrap();
         o.finish("filesystem").unwrap();
         assert_eq!(f.rolling.rollover_interval, Duration::from_secs(900));
         assert_eq!(f.rolling.inactivity_interval, Duration::from_secs(60));

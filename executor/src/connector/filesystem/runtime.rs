@@ -130,7 +130,7 @@ pub async fn open(
         data_prefix: data_prefix.clone(),
         file_tag: file_tag.clone(),
     });
-    let sink = FsSink::new(
+    let mut sink = FsSink::new(
         log,
         data_prefix,
         file_tag,
@@ -138,6 +138,7 @@ pub async fn open(
         options.s3.part_size,
         run.memory_budget,
     );
+    sink.set_extension(options.format.extension());
     Ok(Box::new(FsSinkRuntime { sink, claims }))
 }
 

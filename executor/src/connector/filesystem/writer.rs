@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::commit_log::{
     CommitError, CommitLog, CommitOutcome, FileContent, FileToPublish, PreparedCommit, SplitState,
 };
-use super::file_names::file_name;
+use super::file_names::{DEAD_LETTER_EXTENSION, file_name};
 use super::options::RollingPolicy;
 use super::store::{Part, Store, StoreError};
 use crate::connector::error::ConnectorError;
@@ -193,7 +193,7 @@ impl SplitWriter {
         &mut self,
         split: &SplitId,
         out: &Output,
-        file_tag: &str,
+        (file_tag, extension): (&str, &str),
         data_prefix: &str,
         now: Instant,
         appended: &mut Appended,
@@ -211,7 +211,7 @@ impl SplitWriter {
                 Some(slot) => slot,
                 None => {
                     let slot = self.file_for(bucket, row.offset, now, false, || {
-                        let name = file_name(file_tag, split, row.offset);
+                        let name = file_name(file_tag, split, row.offset, extension);
                         if bucket.is_empty() {
                             format!("{data_prefix}{name}")
                         } else {
@@ -244,7 +244,11 @@ impl SplitWriter {
                 continue;
             }
             let slot = self.file_for(DEAD_LETTERS, *offset, now, true, || {
-                format!("{}{}", target.prefix, file_name(file_tag, split, *offset))
+                format!(
+                    "{}{}",
+                    target.prefix,
+                    file_name(file_tag, split, *offset, DEAD_LETTER_EXTENSION)
+                )
             });
             appended.grown += self.open[slot].append(line, *offset, now);
         }
@@ -330,6 +334,8 @@ pub struct FsSink {
     store: Store,
     data_prefix: String,
     file_tag: String,
+    /// The extension of data files (the format's).
+    extension: &'static str,
     rolling: RollingPolicy,
     part_size: usize,
     budget: u64,
@@ -363,6 +369,7 @@ impl FsSink {
             log,
             data_prefix,
             file_tag,
+            extension: "json",
             rolling,
             part_size: part_size.max(5 << 20) as usize,
             budget,
@@ -376,6 +383,12 @@ impl FsSink {
             tasks: 0,
             dead_letter: None,
         }
+    }
+
+    /// Names data files with this extension (the format's, one of
+    /// [`EXTENSIONS`](super::file_names::EXTENSIONS); `json` unless set).
+    pub fn set_extension(&mut self, extension: &'static str) {
+        self.extension = extension;
     }
 
     /// Writes dead letters ([`Output::dead_letters`]) to `location`, which must be of the
@@ -506,7 +519,7 @@ impl FsSink {
         w.append_rows(
             split,
             out,
-            &self.file_tag,
+            (&self.file_tag, self.extension),
             &self.data_prefix,
             now,
             &mut appended,
@@ -1218,7 +1231,7 @@ mod tests {
             partition: 5,
         };
         // A live upload of topic `t-1` partition 5, which another executor's record may list.
-        let key = format!("p=x/{}", file_name("part-0a1b", &t1_5, 0));
+        let key = format!("p=x/{}", file_name("part-0a1b", &t1_5, 0, "json"));
         let upload = store.begin_upload(&key).await.unwrap();
         assert_eq!(
             log.orphan_uploads("", "part-0a1b", std::slice::from_ref(&t_1))
@@ -1238,10 +1251,18 @@ mod tests {
                 topic: topic.into(),
                 partition,
             };
-            let name = file_name("part-0a1b", &split, offset);
+            let name = file_name("part-0a1b", &split, offset, "csv");
             assert_eq!(file_split("part-0a1b", &name), Some(split), "{name}");
         }
         assert_eq!(file_split("part-0a1b", "part-0a1b-t-x-0.json"), None);
+        assert_eq!(file_split("part-0a1b", "part-0a1b-t-1-0.txt"), None);
+        assert_eq!(
+            file_split("part-0a1b", "part-0a1b-a.b-1-0.json"),
+            Some(SplitId {
+                topic: "a.b".into(),
+                partition: 1
+            })
+        );
         assert_eq!(file_split("part-ffff", "part-0a1b-t-1-0.json"), None);
     }
 

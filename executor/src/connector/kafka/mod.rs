@@ -48,7 +48,12 @@ impl Connector for Kafka {
             table.secret_options.iter().map(|(k, _)| k.clone()),
         );
         let default_group = format!("sluice-{}", ctx.job.replace('/', "-"));
-        let options = options::read(&mut o, &default_group, &table.secret_options);
+        let options = options::read(
+            &mut o,
+            &default_group,
+            &table.secret_options,
+            table.format.as_deref(),
+        );
         o.finish("kafka")?;
         match options {
             Some(options) => Ok(Arc::new(options)),
@@ -59,7 +64,7 @@ impl Connector for Kafka {
 
 impl SourceConfig for KafkaSourceOptions {
     fn format(&self) -> SourceFormat {
-        SourceFormat::Json(self.json.clone())
+        self.format.clone()
     }
 
     fn describe(&self) -> String {

@@ -59,6 +59,8 @@ pub struct KafkaSourceOptions {
     pub msk_iam: Option<MskIam>,
     /// The value format's options.
     pub json: JsonOptions,
+    /// The value format (`value.format`, `format` or the table's spec.format).
+    pub format: crate::format::Format,
     /// `sluice.dead-letter.path`: where records that cannot be processed go instead of
     /// stopping the job.
     pub dead_letter: Option<crate::connector::filesystem::options::Location>,
@@ -72,11 +74,13 @@ const RESERVED: &[&str] = &[
     "auto.offset.reset",
 ];
 
-/// Reads a Kafka source table's options; `default_group` when `properties.group.id` is unset.
+/// Reads a Kafka source table's options; `default_group` when `properties.group.id` is unset,
+/// `spec_format` is the table's `spec.format`.
 pub fn read(
     o: &mut Options<'_>,
     default_group: &str,
     secret_env: &[(String, String)],
+    spec_format: Option<&str>,
 ) -> Option<KafkaSourceOptions> {
     let topic = o.string("topic");
     let topic_pattern = o.string("topic-pattern").map(str::to_owned);
@@ -109,20 +113,14 @@ pub fn read(
         .string("properties.group.id")
         .unwrap_or(default_group)
         .to_owned();
-    let format_ok = match (o.string("format"), o.string("value.format")) {
-        (Some(f), _) | (None, Some(f)) => f.eq_ignore_ascii_case("json"),
-        (None, None) => true, // spec.format is checked by the job
+    let (name, prefix, key) = match (o.string("format"), o.string("value.format")) {
+        (Some(f), _) => (f, "", "format"),
+        (None, Some(f)) => (f, "value.", "value.format"),
+        (None, None) => (spec_format.unwrap_or("json"), "", "format"),
     };
-    if !format_ok {
-        o.error("value.format", "the only value format is 'json'");
-    }
-    let prefix = if o.is_set("value.format") && !o.is_set("format") {
-        "value.json."
-    } else {
-        "json."
-    };
-    let json = JsonOptions::read(o, prefix);
-    let dead_letter = crate::options::dead_letter_path(o, json.ignore_parse_errors);
+    let format = crate::format::Format::read(name, o, prefix, key);
+    let json = format.json();
+    let dead_letter = crate::options::dead_letter_path(o, format.ignore_parse_errors());
     if o.string("key.format").is_some() || o.string("key.fields").is_some() {
         o.error(
             "key.format",
@@ -267,6 +265,7 @@ pub fn read(
         client_secrets,
         msk_iam,
         json,
+        format,
         dead_letter,
     })
 }
@@ -326,7 +325,7 @@ mod tests {
             &values,
             ["properties.sasl.password".to_owned()],
         );
-        let k = read(&mut o, "sluice-default-job", &secrets).unwrap();
+        let k = read(&mut o, "sluice-default-job", &secrets, None).unwrap();
         o.finish("kafka").unwrap();
         assert_eq!(k.topics, ["stock-ticks"]);
         assert_eq!(k.group_id, "stock-ticks-to-s3");
@@ -348,7 +347,7 @@ mod tests {
         let check = |extra: &[(&str, &str)]| {
             let values = opts(&[&base[..], extra].concat());
             let mut o = Options::new("t", &values, Vec::<String>::new());
-            let k = read(&mut o, "g", &[]).map(|k| k.dead_letter);
+            let k = read(&mut o, "g", &[], None).map(|k| k.dead_letter);
             o.finish("kafka").map(|()| k.flatten())
         };
         assert_eq!(
@@ -380,7 +379,7 @@ mod tests {
             ("scan.startup.specific-offsets", "partition:0;offset:1"),
         ]);
         let mut o = Options::new("t", &values, []);
-        read(&mut o, "g", &[]);
+        read(&mut o, "g", &[], None);
         let errs = o.finish("kafka").unwrap_err();
         let text: Vec<_> = errs.iter().map(|e| e.message.as_str()).collect();
         assert!(
@@ -406,7 +405,7 @@ mod tests {
                 .map(|s| ((*s).to_owned(), "SLUICE_SECRET_T__X".to_owned()))
                 .collect();
             let mut o = Options::new("t", &values, secrets.iter().map(|s| (*s).to_owned()));
-            read(&mut o, "g", &secret_env);
+            read(&mut o, "g", &secret_env, None);
             o.finish("kafka").err().unwrap_or_default()
         };
         for key in [
@@ -474,7 +473,7 @@ mod tests {
                 .map(|s| ((*s).to_owned(), "SLUICE_SECRET_T__X".to_owned()))
                 .collect();
             let mut o = Options::new("t", &values, secrets.iter().map(|s| (*s).to_owned()));
-            let k = read(&mut o, "g", &secret_env);
+            let k = read(&mut o, "g", &secret_env, None);
             o.finish("kafka").map(|()| k.unwrap())
         };
         let k = read_with(
@@ -512,7 +511,7 @@ mod tests {
             ("sluice.msk.region", "eu-west-1"),
         ]);
         let mut o = Options::new("t", &values, []);
-        read(&mut o, "g", &[]);
+        read(&mut o, "g", &[], None);
         let errors = o.finish("kafka").unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].key, "sluice.msk.region");
@@ -527,7 +526,7 @@ mod tests {
             ("properties.enable.auto.commit", "true"),
         ]);
         let mut o = Options::new("t", &values, []);
-        read(&mut o, "g", &[]);
+        read(&mut o, "g", &[], None);
         let errs = o.finish("kafka").unwrap_err();
         assert!(errs.iter().any(|e| e.key == "properties.sasl.jaas.config" && e.message.contains("librdkafka")), "{errs:?}");
         assert!(

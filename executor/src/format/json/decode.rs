@@ -344,7 +344,7 @@ pub(super) fn number_error(text: &str) -> String {
 }
 
 /// Java's `Integer.parseInt`/`Long.parseLong` (and `Byte`/`Short`), range `min..=max`.
-pub(super) fn java_parse_integer(text: &str, min: i64, max: i64) -> Result<i64, String> {
+pub(crate) fn java_parse_integer(text: &str, min: i64, max: i64) -> Result<i64, String> {
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(number_error(text));
