@@ -173,7 +173,7 @@ fn check_jaas(jaas: &str) -> Result<(), String> {
     match words.as_slice() {
         [module, "required"] if *module == LOGIN_MODULE => Ok(()),
         [module, "required", ..] if *module == LOGIN_MODULE => Err(format!(
-            "options of {LOGIN_MODULE} ({}) are not supported: the executor takes credentials from the standard AWS chain (IRSA: the role of the pod's service account; or AWS_* variables); write 'properties.sasl.jaas.config: {LOGIN_MODULE} required;' or leave it out",
+            "'properties.sasl.jaas.config': options of {LOGIN_MODULE} ({}) are not supported: the executor takes credentials from the standard AWS chain (IRSA: the role of the pod's service account; or AWS_* variables); write 'properties.sasl.jaas.config: {LOGIN_MODULE} required;' or leave it out",
             words[2..].join(" ")
         )),
         _ => Err(format!(
@@ -559,6 +559,9 @@ mod tests {
             errors[0].1.contains("awsRoleArn") && errors[0].1.contains("IRSA"),
             "{errors:?}"
         );
+        for (key, message) in &errors {
+            assert!(message.contains(&format!("'{key}'")), "{key}: {message}");
+        }
         assert!(
             errors[2].1.contains("'PLAINTEXT'") && errors[2].1.contains("SASL_SSL"),
             "{errors:?}"
