@@ -938,7 +938,7 @@ fn metric(port: u16, name: &str) -> Option<u64> {
 
 /// The dead-letter oracle (`sluice-testkit dead-letters`).
 fn dead_letters(path: &str, count: u64, every: u64, partitions: u64) -> serde_json::Value {
-    let out = std::process::Command::new(TESTKIT)
+    let out = std::process::Command::new(&*TESTKIT)
         .args(["dead-letters", "--path", path, "--s3-endpoint", s3()])
         .args([
             "--count",

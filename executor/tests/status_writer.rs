@@ -226,7 +226,7 @@ async fn a_running_executor_writes_its_progress_into_the_job_status() {
     assert!(yaml.contains("statusInterval"));
     let manifests = support::write_job(dir.path(), &yaml);
     let log = dir.path().join("sluice.log");
-    let mut child = Command::new(support::SLUICE)
+    let mut child = Command::new(&*support::SLUICE)
         .args(["run", "--metrics-port", "0", "-f"])
         .arg(&manifests)
         .env("POD_NAME", "executor-0")

@@ -8,8 +8,16 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-pub const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
-pub const TESTKIT: &str = env!("CARGO_BIN_EXE_sluice-testkit");
+/// The `sluice` binary: this build's, or a copy named by `SLUICE_BIN` (builds that share a
+/// target directory replace each other's binaries).
+pub static SLUICE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("SLUICE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sluice").to_owned())
+});
+/// The `sluice-testkit` binary, or a copy named by `SLUICE_TESTKIT_BIN`.
+pub static TESTKIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("SLUICE_TESTKIT_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sluice-testkit").to_owned())
+});
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -93,7 +101,7 @@ impl Kafka {
         let dir = tempfile::tempdir().unwrap();
         let ready = dir.path().join("bootstrap");
         let control = dir.path().join("control.sock");
-        let child = Command::new(TESTKIT)
+        let child = Command::new(&*TESTKIT)
             .args([
                 "mock-kafka",
                 "--topic",
@@ -160,7 +168,7 @@ impl Kafka {
 
 /// `sluice-testkit produce` of ticks `start..start+count` to `topic` at `bootstrap`.
 fn produce_command(bootstrap: &str, topic: &str, start: u64, count: u64) -> Command {
-    let mut c = Command::new(TESTKIT);
+    let mut c = Command::new(&*TESTKIT);
     c.args([
         "produce",
         "--bootstrap",
@@ -286,7 +294,7 @@ pub fn write_job(dir: &Path, yaml: &str) -> PathBuf {
 }
 
 fn sluice(job: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(SLUICE);
+    let mut c = Command::new(&*SLUICE);
     c.arg("run")
         .arg("-f")
         .arg(job)
@@ -344,7 +352,7 @@ pub struct Report {
 
 /// Reads the whole sink and compares it with the ticks `0..count`.
 pub fn verify(sink: &str, count: u64, extra: &[&str]) -> Report {
-    let out = Command::new(TESTKIT)
+    let out = Command::new(&*TESTKIT)
         .args([
             "verify",
             "--sink",
@@ -397,7 +405,7 @@ impl S3Proxy {
         let ready = dir.path().join("url");
         let control = dir.path().join("control.sock");
         let log = dir.path().join("requests.jsonl");
-        let child = Command::new(TESTKIT)
+        let child = Command::new(&*TESTKIT)
             .args(["s3-proxy", "--upstream", s3(), "--ready-file"])
             .arg(&ready)
             .arg("--control")

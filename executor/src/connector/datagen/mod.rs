@@ -312,10 +312,14 @@ impl SourceConfig for DatagenSource {
         oracle: Arc<dyn PositionOracle>,
         events: mpsc::Sender<SourceEvent>,
     ) -> Result<Box<dyn SourceRuntime>, ConnectorError> {
+        let generation = runtime::Generation {
+            table: self.table.clone(),
+            fields: self.fields.clone(),
+            rows_per_second: self.rows_per_second,
+            total: self.total_rows(),
+        };
         Ok(Box::new(runtime::DatagenRuntime::start(
-            self.clone(),
-            oracle,
-            events,
+            generation, oracle, events,
         )?))
     }
 }

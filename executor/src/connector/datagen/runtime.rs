@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng as _;
 use tokio::sync::mpsc;
 
-use super::DatagenSource;
-use super::fields::write_row;
+use super::fields::{Field, write_row};
 use crate::connector::error::ConnectorError;
 use crate::connector::source::{
     PositionOracle, RawBatch, SourceEvent, SourceRuntime, SplitId, TimestampType,
@@ -19,6 +18,19 @@ use crate::connector::source::{
 
 /// Rows per batch at most.
 const MAX_BATCH: u64 = 1000;
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct Generation {
+    /// The table's SQL name: the topic of its one split.
+    pub table: String,
+    /// The columns.
+    pub fields: Vec<Field>,
+    /// `rows-per-second`.
+    pub rows_per_second: u64,
+    /// How many rows (`None`: unbounded).
+    pub total: Option<u64>,
+}
 
 /// The running source.
 pub struct DatagenRuntime {
@@ -30,7 +42,7 @@ pub struct DatagenRuntime {
 impl DatagenRuntime {
     /// Starts generating.
     pub fn start(
-        source: DatagenSource,
+        source: Generation,
         oracle: Arc<dyn PositionOracle>,
         events: mpsc::Sender<SourceEvent>,
     ) -> Result<DatagenRuntime, ConnectorError> {
@@ -82,7 +94,7 @@ fn claim(oracle: &dyn PositionOracle, split: &SplitId) -> Result<u64, ConnectorE
 }
 
 fn generate(
-    source: &DatagenSource,
+    source: &Generation,
     oracle: &dyn PositionOracle,
     events: &mpsc::Sender<SourceEvent>,
     stop: &AtomicBool,
@@ -92,7 +104,7 @@ fn generate(
         topic: source.table.clone(),
         partition: 0,
     };
-    let total = source.total_rows();
+    let total = source.total;
     let high_watermark = total.map(|t| t as i64);
     let batch = (source.rows_per_second / 10).clamp(1, MAX_BATCH);
     let mut rng = rand::rngs::StdRng::from_os_rng();
