@@ -7,7 +7,7 @@
 //! Jackson writes Java's `Integer`/`Long`/`BigDecimal` (a DOUBLE or FLOAT through
 //! `BigDecimal.valueOf`: `1.0E+20`, `0.0` for `-0.0`; a DECIMAL with its scale: `2.50`),
 //! BYTES base64, TIMESTAMP ISO-8601 local (`2024-01-02T10:11:12.1`), TIMESTAMP_LTZ an ISO
-//! instant (`...12.100Z`), ARRAY an array, MAP and ROW objects. Objects come out with their keys
+//! instant (`...12.1Z`), ARRAY an array, MAP and ROW objects. Objects come out with their keys
 //! sorted. DATE and TIME are refused at planning, as Flink does. `JSON(text)` inserts the JSON
 //! that `text` holds (blank text is NULL, text that is not JSON fails the job); a nested
 //! `JSON_OBJECT`/`JSON_ARRAY` is inserted as JSON, not as a string.
@@ -325,8 +325,8 @@ fn double(v: f64) -> Result<Node> {
     })
 }
 
-/// `ISO_LOCAL_DATE_TIME` (fraction digits as needed) or, for an instant, `ISO_INSTANT` (fraction
-/// digits in groups of three, `Z`).
+/// `ISO_LOCAL_DATE_TIME` (fraction digits as needed) or, for an instant, the same in UTC with
+/// `Z` (observed: `...12.1Z`, not `Instant.toString`'s `...12.100Z`).
 fn iso_timestamp(nanos: i64, instant: bool) -> String {
     const DAY: i64 = 86_400_000_000_000;
     let (days, of_day) = (nanos.div_euclid(DAY), nanos.rem_euclid(DAY));
@@ -342,17 +342,7 @@ fn iso_timestamp(nanos: i64, instant: bool) -> String {
     ));
     if fraction != 0 {
         let digits = format!("{fraction:09}");
-        let keep = if instant {
-            if fraction % 1_000_000 == 0 {
-                3
-            } else if fraction % 1000 == 0 {
-                6
-            } else {
-                9
-            }
-        } else {
-            digits.trim_end_matches('0').len()
-        };
+        let keep = digits.trim_end_matches('0').len();
         out.push('.');
         out.push_str(&digits[..keep]);
     }
@@ -370,7 +360,7 @@ mod tests {
     fn timestamps_in_iso_forms() {
         let t = 1_704_190_272_100_000_000; // 2024-01-02 10:11:12.1
         assert_eq!(iso_timestamp(t, false), "2024-01-02T10:11:12.1");
-        assert_eq!(iso_timestamp(t, true), "2024-01-02T10:11:12.100Z");
+        assert_eq!(iso_timestamp(t, true), "2024-01-02T10:11:12.1Z");
         assert_eq!(iso_timestamp(0, true), "1970-01-01T00:00:00Z");
         assert_eq!(iso_timestamp(-1_000_000, false), "1969-12-31T23:59:59.999");
     }

@@ -49,6 +49,7 @@ mod temporal;
 mod time_text;
 mod timestamp_add;
 mod truncate;
+mod type_of;
 mod type_predicates;
 
 #[cfg(test)]
@@ -103,6 +104,7 @@ impl FunctionRegistry {
                 str_to_map::function(),
                 map_union::function(),
                 similar_to::function(),
+                type_of::function(),
             ])
             .chain(string_search::functions())
             .chain(string_edit::functions())

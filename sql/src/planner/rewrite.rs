@@ -66,6 +66,12 @@ impl Rewriter<'_> {
                     vec![*left, *right],
                 )))
             }
+            Expr::ScalarFunction(f) if f.name() == "typeof" && !f.args.is_empty() => {
+                Transformed::yes(Expr::Literal(
+                    ScalarValue::Utf8(Some(self.type_of(&f.args[0]))),
+                    None,
+                ))
+            }
             Expr::Like(like) => match flink_like(like) {
                 Ok(l) => Transformed::yes(Expr::Like(l)),
                 Err(l) => Transformed::no(Expr::Like(l)),
@@ -92,6 +98,31 @@ impl Rewriter<'_> {
                 expr: Box::new(expr),
                 field,
             })),
+        }
+    }
+
+    /// `TYPEOF(e)`: Flink's summary of `e`'s type, with `NOT NULL` where `e` cannot be NULL (a
+    /// string literal is `CHAR(n)`, as in Flink).
+    fn type_of(&self, e: &Expr) -> String {
+        if let Expr::Literal(ScalarValue::Utf8(Some(s)), _) = e {
+            return format!("CHAR({}) NOT NULL", s.chars().count());
+        }
+        if matches!(e.get_type(self.schema), Ok(DataType::Null)) {
+            return "NULL".to_owned();
+        }
+        let ty = self.flink_type(e).or_else(|| {
+            e.get_type(self.schema)
+                .ok()
+                .and_then(|t| SqlType::from_arrow(&t))
+        });
+        match ty {
+            Some(mut t) => {
+                if !matches!(e, Expr::Column(_)) {
+                    t.nullable = e.nullable(self.schema).unwrap_or(true);
+                }
+                t.to_string()
+            }
+            None => "RAW".to_owned(),
         }
     }
 
