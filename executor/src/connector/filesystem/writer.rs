@@ -21,13 +21,16 @@ use super::commit_log::{
 use super::options::RollingPolicy;
 use super::store::{Part, Store, StoreError};
 use crate::connector::source::SplitId;
+use crate::format::compression::Compression;
 use crate::transform::Output;
 
 /// Files up to this size travel inside the commit record (one request each to publish).
 const INLINE_LIMIT: usize = 1 << 20;
 
 /// The extensions of the files a sink writes: each format's, `.json` for dead letters.
-pub const EXTENSIONS: &[&str] = &["json", "csv", "raw"];
+pub const EXTENSIONS: &[&str] = &[
+    "json", "csv", "raw", "json.gz", "csv.gz", "raw.gz", "json.zst", "csv.zst", "raw.zst",
+];
 
 /// The name of a split's file whose first record is at `offset`:
 /// `<file tag>-<topic>-<partition>-<offset>.<extension>`.
@@ -228,8 +231,10 @@ pub struct FsSink {
     store: Store,
     data_prefix: String,
     file_tag: String,
-    /// The extension of data files (the format's).
+    /// The extension of data files (the format's, and the compression's).
     extension: &'static str,
+    /// `sluice.compression` of data files (dead letters are never compressed).
+    compression: Compression,
     rolling: RollingPolicy,
     part_size: usize,
     budget: u64,
@@ -264,6 +269,7 @@ impl FsSink {
             data_prefix,
             file_tag,
             extension: "json",
+            compression: Compression::None,
             rolling,
             part_size: part_size.max(5 << 20) as usize,
             budget,
@@ -282,6 +288,12 @@ impl FsSink {
     /// Names data files with this extension (the format's, [`EXTENSIONS`]; `json` unless set).
     pub fn set_extension(&mut self, extension: &'static str) {
         self.extension = extension;
+    }
+
+    /// Compresses data files as they roll ([`Compression`]): such a file is then never
+    /// uploaded in parts while open, as its parts would not be S3-sized.
+    pub fn set_compression(&mut self, compression: Compression) {
+        self.compression = compression;
     }
 
     /// Writes dead letters ([`Output::dead_letters`]) to `location`, which must be of the
@@ -539,7 +551,10 @@ impl FsSink {
             };
             if f.size >= limit {
                 to_roll.push(i);
-            } else if f.buf.len() >= self.part_size && !f.dead_letter {
+            } else if f.buf.len() >= self.part_size
+                && !f.dead_letter
+                && self.compression == Compression::None
+            {
                 to_upload.push(i);
             }
         }
@@ -596,7 +611,16 @@ impl FsSink {
             let moved = &w.open[index];
             w.buckets.insert(moved.bucket.clone(), index);
         }
-        let cap = f.buf.capacity() as u64;
+        let mut cap = f.buf.capacity() as u64;
+        if self.compression != Compression::None && !f.dead_letter && f.parts.is_none() {
+            // The whole file, compressed before it is staged: the commit publishes a complete
+            // gzip member / zstd frame. (Compressing bytes in memory cannot fail.)
+            if let Ok(packed) = self.compression.compress(&f.buf) {
+                self.used = self.used - cap + packed.capacity() as u64;
+                f.buf = packed;
+                cap = f.buf.capacity() as u64;
+            }
+        }
         // Dead letters always travel inline: they go to another store than the uploads.
         let state = if f.parts.is_none() && (f.buf.len() <= INLINE_LIMIT || f.dead_letter) {
             // Held until the commit publishes it: keep only what it needs.
