@@ -204,6 +204,56 @@ fn s3_traffic_goes_through_the_http_proxy_the_environment_names() {
     );
 }
 
+/// A data file's extension (`csv`, `json.gz`, ...) and its text, decompressed.
+fn read_data_file(p: &std::path::Path) -> (String, String) {
+    use std::io::Read as _;
+    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+    let ext = name.split_once('.').unwrap().1.to_owned();
+    let bytes = std::fs::read(p).unwrap();
+    let text = if ext.ends_with(".gz") {
+        let mut out = String::new();
+        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    } else if ext.ends_with(".zst") {
+        String::from_utf8(zstd::decode_all(bytes.as_slice()).unwrap()).unwrap()
+    } else {
+        String::from_utf8(bytes).unwrap()
+    };
+    (ext, text)
+}
+
+/// Lines of the data files under a local sink directory, by partition directory, sorted.
+fn lines_by_partition(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().starts_with(['_', '.']) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let dir = p
+                .parent()
+                .unwrap()
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string();
+            out.entry(dir)
+                .or_default()
+                .extend(read_data_file(&p).1.lines().map(str::to_owned));
+        }
+    }
+    out.values_mut().for_each(|v| v.sort());
+    out
+}
+
 /// Ids of the data files under a local sink directory, by partition directory: the `id`
 /// field of JSON lines, the first field of CSV lines; also the file extensions seen.
 fn ids_by_partition(
@@ -226,7 +276,7 @@ fn ids_by_partition(
                 stack.push(p);
                 continue;
             }
-            let ext = p.extension().unwrap().to_string_lossy().into_owned();
+            let (ext, text) = read_data_file(&p);
             let dir = p
                 .parent()
                 .unwrap()
@@ -234,8 +284,8 @@ fn ids_by_partition(
                 .unwrap()
                 .display()
                 .to_string();
-            for line in std::fs::read_to_string(&p).unwrap().lines() {
-                let id = if ext == "csv" {
+            for line in text.lines() {
+                let id = if ext.starts_with("csv") {
                     line.split(',').next().unwrap().parse().unwrap()
                 } else {
                     let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -345,4 +395,57 @@ fn csv_records_become_csv_files_with_the_rows_of_the_json_pipeline_and_bad_ones_
         csv_dead.iter().all(|l| l.contains("Row length mismatch")),
         "{csv_dead:?}"
     );
+}
+
+#[test]
+fn compressed_files_read_back_as_the_uncompressed_ones_exactly_once() {
+    let total = 4_000u64;
+    let dir = tempfile::tempdir().unwrap();
+    let kafka = Kafka::start("ticks", 2);
+    kafka.produce("ticks", 0, total, &[]);
+    let run = |name: &str, format: &str, compression: &str| {
+        let path = format!("file://{}/{name}", dir.path().display());
+        let sink = if compression.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "    sluice.compression: {compression}\n    sink.rolling-policy.file-size: 64kb\n"
+            )
+        };
+        let mut yaml = job_yaml(&kafka.bootstrap, "ticks", &unique(name), &path, "", &sink);
+        if format == "csv" {
+            // The sink only (the second `format: json`).
+            let at = yaml.rfind("format: json").unwrap();
+            yaml.replace_range(at..at + "format: json".len(), "format: csv");
+        }
+        let job = write_job(dir.path(), &yaml);
+        let out = run_until_idle(&job, "2s");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir.path().join(name)
+    };
+    let plain_json = lines_by_partition(&run("json", "json", ""));
+    // The uncompressed reference is exactly once, by the oracle.
+    let r = verify(&format!("file://{}/json", dir.path().display()), total, &[]);
+    assert_eq!(
+        (r.missing, r.duplicated, r.unexpected, r.misplaced),
+        (0, 0, 0, 0),
+        "{r:?}"
+    );
+    let plain_csv = lines_by_partition(&run("csv", "csv", ""));
+    for (name, format, compression, ext, plain) in [
+        ("json-gz", "json", "gzip", "json.gz", &plain_json),
+        ("json-zst", "json", "zstd", "json.zst", &plain_json),
+        ("csv-gz", "csv", "gzip", "csv.gz", &plain_csv),
+        ("csv-zst", "csv", "zstd", "csv.zst", &plain_csv),
+    ] {
+        let root = run(name, format, compression);
+        let (_, extensions) = ids_by_partition(&root);
+        assert_eq!(extensions.into_iter().collect::<Vec<_>>(), [ext], "{name}");
+        assert_eq!(&lines_by_partition(&root), plain, "{name}");
+    }
+    assert!(plain_json.values().map(Vec::len).sum::<usize>() > 1_000);
 }

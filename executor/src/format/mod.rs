@@ -4,6 +4,7 @@
 //! choice; [`Decoder`] and [`Encoder`] dispatch to the format's own decoder and encoder once
 //! per record or row (the JSON code path itself is unchanged).
 
+pub mod compression;
 pub mod csv;
 pub mod json;
 pub mod raw;

@@ -5,8 +5,11 @@
 
 use crate::connector::source::SplitId;
 
-/// The extensions of the files a sink writes: each format's, `json` for dead letters.
-pub const EXTENSIONS: &[&str] = &["json", "csv", "raw"];
+/// The extensions of the files a sink writes: each format's, with the compression's
+/// (`sluice.compression`); `json` for dead letters.
+pub const EXTENSIONS: &[&str] = &[
+    "json", "csv", "raw", "json.gz", "csv.gz", "raw.gz", "json.zst", "csv.zst", "raw.zst",
+];
 
 /// The extension of dead-letter files (JSON lines, whatever the table's format).
 pub const DEAD_LETTER_EXTENSION: &str = "json";

@@ -126,6 +126,8 @@ pub struct FilesystemSinkOptions {
     pub json: JsonOptions,
     /// The format (`format` or the table's spec.format).
     pub format: crate::format::Format,
+    /// `sluice.compression`.
+    pub compression: crate::format::compression::Compression,
     /// `sink.rolling-policy.*` keys the table sets itself (they win over job defaults).
     pub explicit: Vec<String>,
 }
@@ -147,6 +149,7 @@ pub fn read(
     let name = o.string("format").or(spec_format).unwrap_or("json");
     let format = crate::format::Format::read(name, o, "", "format");
     let json = format.json();
+    let compression = crate::format::compression::Compression::read(o);
     let default_partition_name = o
         .string("partition.default-name")
         .unwrap_or(DEFAULT_PARTITION_NAME)
@@ -259,6 +262,7 @@ pub fn read(
         s3,
         json,
         format,
+        compression,
         explicit,
     })
 }

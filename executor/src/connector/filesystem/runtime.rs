@@ -138,7 +138,8 @@ pub async fn open(
         options.s3.part_size,
         run.memory_budget,
     );
-    sink.set_extension(options.format.extension());
+    sink.set_extension(options.compression.extension(options.format.extension()));
+    sink.set_compression(options.compression);
     Ok(Box::new(FsSinkRuntime { sink, claims }))
 }
 

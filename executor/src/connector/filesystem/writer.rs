@@ -23,6 +23,7 @@ use super::store::{Part, Store, StoreError};
 use crate::connector::error::ConnectorError;
 use crate::connector::sink::{BatchCounts, SinkEvent};
 use crate::connector::source::SplitId;
+use crate::format::compression::Compression;
 use crate::output::Output;
 
 /// Files up to this size travel inside the commit record (one request each to publish).
@@ -257,13 +258,14 @@ impl SplitWriter {
         }
     }
 
-    /// Of the `touched` open files, those due for a multipart part (large, still open) and
-    /// those due to roll (full), by index.
+    /// Of the `touched` open files, those due for a multipart part (large, still open, and
+    /// `parts_while_open`) and those due to roll (full), by index.
     fn due(
         &self,
         mut touched: Vec<usize>,
         file_size: u64,
         part_size: usize,
+        parts_while_open: bool,
     ) -> (Vec<usize>, Vec<usize>) {
         touched.sort_unstable();
         touched.dedup();
@@ -278,7 +280,7 @@ impl SplitWriter {
             };
             if f.size >= limit {
                 to_roll.push(i);
-            } else if f.buf.len() >= part_size && !f.dead_letter {
+            } else if parts_while_open && f.buf.len() >= part_size && !f.dead_letter {
                 to_upload.push(i);
             }
         }
@@ -334,8 +336,10 @@ pub struct FsSink {
     store: Store,
     data_prefix: String,
     file_tag: String,
-    /// The extension of data files (the format's).
+    /// The extension of data files (the format's, and the compression's).
     extension: &'static str,
+    /// `sluice.compression` of data files (dead letters are never compressed).
+    compression: Compression,
     rolling: RollingPolicy,
     part_size: usize,
     budget: u64,
@@ -370,6 +374,7 @@ impl FsSink {
             data_prefix,
             file_tag,
             extension: "json",
+            compression: Compression::None,
             rolling,
             part_size: part_size.max(5 << 20) as usize,
             budget,
@@ -389,6 +394,12 @@ impl FsSink {
     /// [`EXTENSIONS`](super::file_names::EXTENSIONS); `json` unless set).
     pub fn set_extension(&mut self, extension: &'static str) {
         self.extension = extension;
+    }
+
+    /// Compresses data files as they roll ([`Compression`]): such a file is then never
+    /// uploaded in parts while open, as its parts would not be S3-sized.
+    pub fn set_compression(&mut self, compression: Compression) {
+        self.compression = compression;
     }
 
     /// Writes dead letters ([`Output::dead_letters`]) to `location`, which must be of the
@@ -544,7 +555,15 @@ impl FsSink {
             counts,
         });
         w.position = Some(next_offset);
-        let (to_upload, to_roll) = w.due(appended.touched, self.rolling.file_size, self.part_size);
+        // Large files upload parts while open (not compressed ones: a part of a compressed
+        // stream could fall under S3's 5 MiB minimum part size); full files roll.
+        let parts_while_open = self.compression == Compression::None;
+        let (to_upload, to_roll) = w.due(
+            appended.touched,
+            self.rolling.file_size,
+            self.part_size,
+            parts_while_open,
+        );
         let split = split.clone();
         for i in to_upload {
             self.upload_part(&split, i);
@@ -598,7 +617,31 @@ impl FsSink {
             let moved = &w.open[index];
             w.buckets.insert(moved.bucket.clone(), index);
         }
-        let cap = f.buf.capacity() as u64;
+        let mut cap = f.buf.capacity() as u64;
+        if self.compression != Compression::None && !f.dead_letter && f.parts.is_none() {
+            // The whole file, compressed before it is staged: the commit publishes a complete
+            // gzip member / zstd frame. Compressing bytes in memory fails only if the encoder
+            // itself does; then the sink fails rather than publish plain bytes under a `.gz`
+            // or `.zst` name (nothing of the file is committed, so nothing is lost).
+            match self.compression.compress(&f.buf) {
+                Ok(packed) => {
+                    self.used = self.used - cap + packed.capacity() as u64;
+                    f.buf = packed;
+                    cap = f.buf.capacity() as u64;
+                }
+                Err(e) => {
+                    self.used = self.used.saturating_sub(cap);
+                    self.pending.push_back(SinkEvent::Failed(
+                        ConnectorError::permanent(format!(
+                            "cannot compress {} ({:?})",
+                            f.key, self.compression
+                        ))
+                        .caused_by(e),
+                    ));
+                    return;
+                }
+            }
+        }
         // Dead letters always travel inline: they go to another store than the uploads.
         let state = if f.parts.is_none() && (f.buf.len() <= INLINE_LIMIT || f.dead_letter) {
             // Held until the commit publishes it: keep only what it needs.
