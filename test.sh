@@ -70,6 +70,13 @@ step "rustfmt" cargo fmt --all --check
 machete_bin=$(e2e/rig/cargo-tools.sh)
 step "no unused dependencies (cargo machete)" "$machete_bin/cargo-machete"
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+no_import_cycles() {
+  local crate
+  for crate in crds sql executor operator endpoints; do
+    python3 tools/module-cycles.py "$crate/src" || return 1
+  done
+}
+step "no import cycles between modules (tools/module-cycles.py)" no_import_cycles
 # The CRD YAML's drift check is the unit test crdgen::committed_crd_yaml_matches_the_rust_types,
 # run by the step below: a separate `cargo run -p sluice-crds` resolved features differently and
 # rebuilt kube and its dependencies (223 s of a CI run).

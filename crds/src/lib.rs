@@ -7,6 +7,7 @@
 //! The generated CRD YAML lives in `crds/yaml/` and `charts/sluice/crds/`; regenerate it with
 //! `cargo run -p sluice-crds --bin crdgen -- --write` (a test fails when it drifts).
 
+pub mod api_version;
 pub mod conditions;
 pub mod crdgen;
 pub mod job;
@@ -15,6 +16,7 @@ pub mod options;
 pub mod resources;
 pub mod table;
 
+pub use api_version::{GROUP, VERSION};
 pub use job::{
     ExecutorSettings, PartitionStatus, PodTemplateOverlay, RollingPolicySettings, StreamingJob,
     StreamingJobSpec, StreamingJobStatus,
@@ -23,8 +25,3 @@ pub use manifest::{ManifestError, ManifestSource, Manifests};
 pub use options::{OptionFromSecret, OptionValue, SecretKeyRef};
 pub use resources::{ExecutorResources, QuantityValue};
 pub use table::{ColumnSpec, StreamingTable, StreamingTableSpec, StreamingTableStatus};
-
-/// The API group of every Sluice resource.
-pub const GROUP: &str = "sluice.dev";
-/// The API version of every Sluice resource.
-pub const VERSION: &str = "v1alpha1";

@@ -146,7 +146,7 @@ impl Manifests {
                 .and_then(|v| v.as_str())
                 .unwrap_or("")
                 .to_owned();
-            if api_version.split('/').next() != Some(crate::GROUP) {
+            if api_version.split('/').next() != Some(crate::api_version::GROUP) {
                 continue;
             }
             let name = value
@@ -155,11 +155,17 @@ impl Manifests {
                 .and_then(|n| n.as_str())
                 .unwrap_or("")
                 .to_owned();
-            if api_version != format!("{}/{}", crate::GROUP, crate::VERSION) {
+            if api_version
+                != format!(
+                    "{}/{}",
+                    crate::api_version::GROUP,
+                    crate::api_version::VERSION
+                )
+            {
                 let msg = format!(
                     "unsupported apiVersion {api_version:?}; this version of Sluice reads {}/{}",
-                    crate::GROUP,
-                    crate::VERSION
+                    crate::api_version::GROUP,
+                    crate::api_version::VERSION
                 );
                 errors.push(invalid(&kind, &name, line, msg));
                 continue;

@@ -9,13 +9,16 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::Reply;
 use crate::accept::accept_loop;
+use crate::reply::Reply;
+
+/// How long a client may take to send a request head.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What a process answers on each path (GET and HEAD; other methods get `405`).
 pub trait Endpoints: Send + Sync + 'static {
@@ -30,6 +33,16 @@ pub async fn serve(
     endpoints: Arc<dyn Endpoints>,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_with(listener, endpoints, shutdown, HEADER_READ_TIMEOUT).await;
+}
+
+/// [`serve`] with a given limit on the time a client may take to send a request head.
+async fn serve_with(
+    listener: TcpListener,
+    endpoints: Arc<dyn Endpoints>,
+    shutdown: impl Future<Output = ()>,
+    header_read_timeout: std::time::Duration,
+) {
     let connections = TaskTracker::new();
     let closing = CancellationToken::new();
     let accepting = accept_loop(
@@ -37,7 +50,7 @@ pub async fn serve(
         |(stream, _peer)| {
             let endpoints = Arc::clone(&endpoints);
             let closing = closing.clone();
-            connections.spawn(connection(stream, endpoints, closing));
+            connections.spawn(connection(stream, endpoints, closing, header_read_timeout));
         },
     );
     tokio::select! {
@@ -54,12 +67,18 @@ async fn connection(
     stream: tokio::net::TcpStream,
     endpoints: Arc<dyn Endpoints>,
     closing: CancellationToken,
+    header_read_timeout: std::time::Duration,
 ) {
     let service = service_fn(move |req| {
         let endpoints = Arc::clone(&endpoints);
         async move { Ok::<_, Infallible>(route(&req, endpoints.as_ref())) }
     });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // A client that sends part of a request head and stops is cut off after this long (else
+    // it would hold a graceful shutdown open until the process is killed).
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {
@@ -190,5 +209,31 @@ mod tests {
         assert!(out.ends_with("ok\n"), "{out}");
         shutdown.cancel();
         server.await.expect("the server stops");
+    }
+
+    /// A client that sends part of a request head and stops would hold a graceful shutdown
+    /// open for ever without the header-read timeout (the operator would wait for SIGKILL).
+    #[tokio::test]
+    async fn a_client_stopping_mid_head_does_not_hold_the_shutdown() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(serve_with(
+            listener,
+            Arc::new(Fixed),
+            shutdown.clone().cancelled_owned(),
+            std::time::Duration::from_millis(200),
+        ));
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /hea").await.expect("write");
+        s.flush().await.expect("flush");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        shutdown.cancel();
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), server).await;
+        assert!(
+            stopped.is_ok(),
+            "the server still waits for the half-sent request"
+        );
+        drop(s);
     }
 }

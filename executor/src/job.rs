@@ -173,7 +173,20 @@ pub fn validate(
         return Err(problems);
     };
     let ctx = ValidationContext { job: id.clone() };
-    let source = connector_of(&plan.source, Role::Source, &mut problems)
+    let source_connector = connector_of(&plan.source, Role::Source, &mut problems);
+    if let Some((limit, why)) = source_connector.and_then(|c| c.source_parallelism_limit())
+        && job.spec.parallelism > limit
+    {
+        problems.push(Problem {
+            reason: "InvalidSetting",
+            message: format!(
+                "spec.parallelism {} is more than table {} allows ({limit}): {why}",
+                job.spec.parallelism, plan.source.name
+            ),
+            subject: Subject::JobField("spec.parallelism".into()),
+        });
+    }
+    let source = source_connector
         .and_then(|c| table_problems(&plan.source, c.source(&plan.source, &ctx), &mut problems));
     let sink = connector_of(&plan.sink, Role::Sink, &mut problems)
         .and_then(|c| table_problems(&plan.sink, c.sink(&plan.sink, &ctx), &mut problems));

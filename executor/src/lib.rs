@@ -6,6 +6,7 @@ pub mod demo;
 pub mod format;
 pub mod identity;
 pub mod job;
+pub mod location;
 pub mod metrics;
 pub mod mock_kafka;
 pub mod options;

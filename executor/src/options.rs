@@ -281,7 +281,7 @@ pub const DEAD_LETTER_PATH: &str = "sluice.dead-letter.path";
 pub fn dead_letter_path(
     o: &mut Options<'_>,
     ignore_parse_errors: bool,
-) -> Option<crate::connector::filesystem::options::Location> {
+) -> Option<crate::location::Location> {
     let raw = o.string(DEAD_LETTER_PATH)?;
     if o.is_secret(DEAD_LETTER_PATH) {
         o.error(
@@ -290,7 +290,7 @@ pub fn dead_letter_path(
         );
         return None;
     }
-    match crate::connector::filesystem::options::Location::parse(raw.trim()) {
+    match crate::location::Location::parse(raw.trim()) {
         Ok(location) if ignore_parse_errors => {
             let _ = location;
             o.error(

@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod config;
 pub mod controller;
+pub mod executor_container;
 pub mod http;
 pub mod informer;
 pub mod leader;

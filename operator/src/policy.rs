@@ -26,7 +26,7 @@ use k8s_openapi::api::core::v1::{
 };
 use serde_json::Value;
 
-use crate::render::EXECUTOR_UID;
+use crate::executor_container::{CONTAINER, EXECUTOR_UID};
 
 /// Label that opts a ServiceAccount in as an identity for executors (value `true`). Only a
 /// namespace admin (who may patch ServiceAccounts, and so may already run pods as them) can
@@ -286,7 +286,7 @@ pub fn overlay_problems(
                         Some(n) => format!("{at}[name={n}]"),
                         None => format!("{at}[{i}]"),
                     };
-                    let executor = key == "containers" && name == Some(crate::render::CONTAINER);
+                    let executor = key == "containers" && name == Some(CONTAINER);
                     container_problems(policy, c, &at, executor, rendered_mounts, &mut out);
                 }
             }
@@ -629,7 +629,7 @@ pub(crate) mod tests {
                     && from.secret_key_ref.is_some()
                 {
                     assert!(
-                        e.name.starts_with("SLUICE_SECRET_") && c.name == crate::render::CONTAINER,
+                        e.name.starts_with("SLUICE_SECRET_") && c.name == CONTAINER,
                         "{}: {} reads a Secret",
                         c.name,
                         e.name

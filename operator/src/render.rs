@@ -24,8 +24,7 @@ use sluice_executor::job::SecretEnv;
 
 /// The field manager of every server-side apply the operator makes.
 pub const FIELD_MANAGER: &str = "sluice-operator";
-/// The main container's name; `spec.podTemplate.spec.containers[name=executor]` merges into it.
-pub const CONTAINER: &str = "executor";
+pub use crate::executor_container::{CONTAINER, EXECUTOR_UID};
 /// Label: the job an object belongs to.
 pub const LABEL_JOB: &str = "sluice.dev/job";
 /// Label: what the object is (`sluice-executor`).
@@ -47,8 +46,6 @@ pub const ANNOTATION_JOB_GENERATION: &str = "sluice.dev/job-generation";
 pub const CONFIG_DIR: &str = "/etc/sluice";
 /// The configuration's file (and ConfigMap key).
 pub const CONFIG_FILE: &str = "job.yaml";
-/// The executor's user and group (distroless `nonroot`).
-pub const EXECUTOR_UID: i64 = 65532;
 /// Seconds an executor has to flush and commit after SIGTERM.
 pub const TERMINATION_GRACE_SECONDS: i64 = 60;
 

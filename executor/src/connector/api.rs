@@ -48,6 +48,12 @@ pub trait Connector: Send + Sync + 'static {
         &[]
     }
 
+    /// The most executor pods a job reading this source may run (`spec.parallelism`), with
+    /// the reason; `None`: no limit (the source's splits are shared among the pods).
+    fn source_parallelism_limit(&self) -> Option<(i32, &'static str)> {
+        None
+    }
+
     /// Checks a source table's options (all problems at once).
     fn source(
         &self,

@@ -52,6 +52,10 @@ struct SplitState {
     committed: Option<i64>,
     /// Counts since the split was assigned here.
     counters: Counters,
+    /// A write of this split failed: its position stays before that batch, later batches
+    /// are not written, so no commit can pass the batch that was not written (the job is
+    /// failing; the source reads it again from the committed position).
+    failed: bool,
 }
 
 /// A [`SinkRuntime`] around a [`RowWriter`].
@@ -114,7 +118,11 @@ impl<W: RowWriter> SinkRuntime for Unpositioned<W> {
         let Some(state) = self.splits.get_mut(split) else {
             return;
         };
+        if state.failed {
+            return;
+        }
         if let Err(e) = self.writer.write(split, out) {
+            state.failed = true;
             self.events.push_back(SinkEvent::Failed(e));
             return;
         }
@@ -193,5 +201,78 @@ impl<W: RowWriter> SinkRuntime for Unpositioned<W> {
                 None => Ok(()),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails the first write it is given after `fail_next` is set, and records the others.
+    struct Flaky {
+        fail_next: bool,
+        written: Vec<i64>,
+    }
+
+    impl RowWriter for Flaky {
+        fn write(&mut self, _split: &SplitId, out: &Output) -> Result<(), ConnectorError> {
+            if std::mem::take(&mut self.fail_next) {
+                return Err(ConnectorError::permanent("stdout is gone"));
+            }
+            self.written.extend(out.rows.iter().map(|r| r.offset));
+            Ok(())
+        }
+    }
+
+    fn batch(offsets: std::ops::Range<i64>) -> Output {
+        let mut out = Output::default();
+        for offset in offsets {
+            out.rows.push(crate::output::OutRow {
+                bucket: 0,
+                offset,
+                start: 0,
+                end: 0,
+            });
+        }
+        out
+    }
+
+    /// The print sink's at-least-once: a batch whose write failed is never committed past,
+    /// even when a later batch of the split is written before the failure stops the job.
+    #[test]
+    fn no_commit_passes_a_batch_whose_write_failed() {
+        let split = SplitId {
+            topic: "t".into(),
+            partition: 0,
+        };
+        let mut sink = Unpositioned::new(
+            Flaky {
+                fail_next: false,
+                written: Vec::new(),
+            },
+            1 << 20,
+        );
+        sink.assign(&split, Some(0));
+        sink.write(&split, &batch(0..10), 0, 10, BatchCounts::default());
+        sink.writer.fail_next = true;
+        sink.write(&split, &batch(10..20), 10, 20, BatchCounts::default());
+        sink.write(&split, &batch(20..30), 20, 30, BatchCounts::default());
+        sink.commit_all();
+        let mut committed = None;
+        let mut failed = false;
+        while let Some(event) = sink.events.pop_front() {
+            match event {
+                SinkEvent::Committed { offset, .. } => committed = Some(offset),
+                SinkEvent::Failed(_) => failed = true,
+                _ => {}
+            }
+        }
+        assert!(failed, "the failed write is reported");
+        assert_eq!(
+            committed,
+            Some(10),
+            "committed past the batch that was not written"
+        );
+        assert_eq!(sink.writer.written, (0..10).collect::<Vec<_>>());
     }
 }

@@ -72,7 +72,7 @@ pub enum Error {
     /// Validating a job on the blocking pool did not finish: the validation panicked (a bug;
     /// the reconcile is retried with backoff, and the panic message is logged with it) or the
     /// runtime is shutting down.
-    #[error("validating StreamingJob {name} did not finish: {source}")]
+    #[error("validating StreamingJob {name} did not finish")]
     Validation {
         /// `namespace/name`.
         name: String,

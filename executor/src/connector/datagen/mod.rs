@@ -57,6 +57,15 @@ impl Connector for Datagen {
         false
     }
 
+    /// One split: a second pod would only be fenced, and the two would take turns replaying
+    /// rows (with new random values).
+    fn source_parallelism_limit(&self) -> Option<(i32, &'static str)> {
+        Some((
+            1,
+            "a datagen table is one sequence of rows that one executor generates",
+        ))
+    }
+
     fn source(
         &self,
         table: &TableDef,

@@ -622,7 +622,8 @@ impl FsSink {
             // The whole file, compressed before it is staged: the commit publishes a complete
             // gzip member / zstd frame. Compressing bytes in memory fails only if the encoder
             // itself does; then the sink fails rather than publish plain bytes under a `.gz`
-            // or `.zst` name (nothing of the file is committed, so nothing is lost).
+            // or `.zst` name, and the file goes back among the open ones, where its first
+            // offset keeps every commit of the split before its rows (nothing is lost).
             match self.compression.compress(&f.buf) {
                 Ok(packed) => {
                     self.used = self.used - cap + packed.capacity() as u64;
@@ -630,11 +631,13 @@ impl FsSink {
                     cap = f.buf.capacity() as u64;
                 }
                 Err(e) => {
-                    self.used = self.used.saturating_sub(cap);
+                    let key = f.key.clone();
+                    w.buckets.insert(f.bucket.clone(), w.open.len());
+                    w.open.push(f);
                     self.pending.push_back(SinkEvent::Failed(
                         ConnectorError::permanent(format!(
-                            "cannot compress {} ({:?})",
-                            f.key, self.compression
+                            "cannot compress {key} ({:?})",
+                            self.compression
                         ))
                         .caused_by(e),
                     ));
@@ -912,9 +915,11 @@ impl FsSink {
 
     /// Rolls every open file of a split (before handing it over, or at shutdown).
     pub fn roll_split(&mut self, split: &SplitId) {
-        while self.splits.get(split).is_some_and(|w| !w.open.is_empty()) {
-            let last = self.splits[split].open.len() - 1;
-            self.roll(split, last);
+        // Each file once, from the last: a file that cannot roll (compression failed) goes
+        // back to the end, below the indices still to visit.
+        let open = self.splits.get(split).map_or(0, |w| w.open.len());
+        for index in (0..open).rev() {
+            self.roll(split, index);
         }
     }
 

@@ -10,11 +10,13 @@
 use base64::Engine as _;
 use sluice_sql::SqlType;
 use sluice_sql::arrow::array::ArrayRef;
-use sluice_sql::functions::cast_text::big_decimal;
 use sluice_sql::java::parse::java_trim;
 
 use super::column::{Column, Kind, hash_map_order, key_bytes};
+pub(crate) use super::numbers::java_parse_integer;
+use super::numbers::{jackson_integer, number_error, push_decimal_text};
 use super::parser::{Ctx, JsonParser, Tok};
+use super::rules::Rules;
 use super::scan::Token;
 use super::text::write_compact_tokens;
 use super::{JsonOptions, legacy, time};
@@ -47,14 +49,6 @@ pub struct DecodeField {
     pub ty: SqlType,
     /// Whether the statement reads this column (the others are decoded and dropped).
     pub wanted: bool,
-}
-
-/// The decoding options the converters need.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Rules {
-    pub ignore_parse_errors: bool,
-    pub fail_on_missing_field: bool,
-    pub standard: super::TimestampStandard,
 }
 
 /// Decodes records of one table into Arrow columns.
@@ -339,50 +333,6 @@ fn trimmed_text(p: &JsonParser<'_>) -> Result<String, String> {
         .ok_or_else(|| "no current token".to_owned())
 }
 
-pub(super) fn number_error(text: &str) -> String {
-    format!("For input string: \"{text}\"")
-}
-
-/// Java's `Integer.parseInt`/`Long.parseLong` (and `Byte`/`Short`), range `min..=max`.
-pub(crate) fn java_parse_integer(text: &str, min: i64, max: i64) -> Result<i64, String> {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(number_error(text));
-    }
-    let v: i128 = text
-        .trim_start_matches('+')
-        .parse()
-        .map_err(|_| number_error(text))?;
-    if v < i128::from(min) || v > i128::from(max) {
-        return Err(format!("Value out of range. Value:\"{text}\""));
-    }
-    Ok(v as i64)
-}
-
-/// Jackson's `getIntValue`/`getLongValue` on a number token: integers range-checked against
-/// `int`/`long`, floats truncated toward zero (range-checked first).
-pub(super) fn jackson_integer(text: &str, float: bool, long: bool) -> Result<i64, String> {
-    let (min, max, java) = if long {
-        (i64::MIN, i64::MAX, "long")
-    } else {
-        (i64::from(i32::MIN), i64::from(i32::MAX), "int")
-    };
-    let out_of_range = || format!("Numeric value ({text}) out of range of {java}");
-    if float {
-        let d: f64 = text.parse().map_err(|_| out_of_range())?;
-        if d < min as f64 || d > max as f64 {
-            return Err(out_of_range());
-        }
-        Ok(d as i64)
-    } else {
-        let v: i128 = text.parse().map_err(|_| out_of_range())?;
-        if v < i128::from(min) || v > i128::from(max) {
-            return Err(out_of_range());
-        }
-        Ok(v as i64)
-    }
-}
-
 /// The converters of `JsonParserToRowDataConverters` for scalar types.
 fn convert_scalar(
     p: &mut JsonParser<'_>,
@@ -515,17 +465,6 @@ fn convert_scalar(
         }
         Kind::List { .. } | Kind::Map { .. } | Kind::Struct { .. } => {
             return Err("nested value where a scalar was expected".to_owned());
-        }
-    }
-    Ok(())
-}
-
-/// A DECIMAL from its text as `DecimalData.fromBigDecimal`: HALF_UP, NULL when too long.
-pub(super) fn push_decimal_text(text: &str, column: &mut Column) -> Result<(), String> {
-    if let Kind::Decimal(_, p, s) = column.kind {
-        match big_decimal(text, p, s)? {
-            Some(v) => column.push_decimal(v),
-            None => column.push_null(),
         }
     }
     Ok(())

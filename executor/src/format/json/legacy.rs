@@ -12,8 +12,9 @@ use sluice_sql::java::parse::{decimal_parts, java_parse_double, java_parse_float
 use sluice_sql::java::text::write_decimal;
 
 use super::column::{Column, Kind, hash_map_order, key_bytes};
-use super::decode::{Rules, jackson_integer, java_parse_integer, push_decimal_text};
+use super::numbers::{jackson_integer, java_parse_integer, push_decimal_text};
 use super::parser::{JsonParser, Tok};
+use super::rules::Rules;
 use super::scan::Token;
 use super::text::{write_compact_number, write_json_string};
 use super::time;

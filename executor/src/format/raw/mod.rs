@@ -12,7 +12,7 @@ use sluice_sql::arrow::array::{
 use sluice_sql::arrow::datatypes::DataType;
 use sluice_sql::{SqlType, SqlTypeKind};
 
-use crate::format::{DecodeError, DecodeField, Decoded};
+use crate::format::json::decode::{DecodeError, DecodeField, Decoded};
 use crate::options::Options;
 
 /// `raw.charset`: the character sets Sluice implements.

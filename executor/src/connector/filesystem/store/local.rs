@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use rand::Rng as _;
 
-use super::{Created, Part, StoreError};
+use super::outcome::{Created, Part, StoreError};
 
 /// A directory.
 #[derive(Clone, Debug)]

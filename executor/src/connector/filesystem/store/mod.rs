@@ -6,69 +6,13 @@
 //! is unreachable; callers see only final answers or permanent errors.
 
 pub mod local;
+mod outcome;
+mod retry;
 pub mod s3;
 
-use std::future::Future;
-use std::time::Duration;
+pub use outcome::{Created, Part, StoreError};
 
 use bytes::Bytes;
-
-/// A failure that retrying cannot fix (access denied, no such bucket, a conflicting object).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The store refused the request for good.
-    #[error("{operation} {location}: {message}")]
-    Permanent {
-        /// What was attempted (`PUT`, `LIST`, ...).
-        operation: &'static str,
-        /// The object or prefix.
-        location: String,
-        /// The store's answer and how to fix it.
-        message: String,
-    },
-    /// The sink is shutting down; the operation was abandoned.
-    #[error("shutting down")]
-    Cancelled,
-    /// A staged upload is gone: the claim of an executor that took its split over aborted it
-    /// as an orphan. The split is not this executor's any more.
-    #[error(
-        "{operation} {location}: the staged upload is gone (aborted by another executor's claim of its partition)"
-    )]
-    UploadGone {
-        /// What was attempted.
-        operation: &'static str,
-        /// The object.
-        location: String,
-    },
-}
-
-/// The outcome of a conditional create.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Created {
-    /// The object was created.
-    Created,
-    /// An object already existed at the key; nothing was written.
-    Exists,
-}
-
-/// A part of a staged upload.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Part {
-    /// 1-based part number.
-    pub number: i32,
-    /// The store's tag for it.
-    pub etag: String,
-    /// Its size.
-    pub size: u64,
-}
-
-/// A transient error worth retrying, or a permanent one.
-pub(crate) enum Attempt {
-    Transient(String),
-    Permanent(String),
-    /// The staged upload does not exist (any more): [`StoreError::UploadGone`].
-    UploadGone,
-}
 
 /// A store: S3 or local.
 #[derive(Clone, Debug)]
@@ -248,57 +192,5 @@ impl Store {
     /// Staged uploads not yet completed under `prefix`: (key, upload id).
     pub async fn list_uploads(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         dispatch!(self, s => s.list_uploads(prefix).await)
-    }
-}
-
-/// Runs `op` until it succeeds or fails permanently, backing off from 100 ms to 15 s on
-/// transient failures and logging each one with what was attempted where.
-pub(crate) async fn retry<T, F, Fut>(
-    operation: &'static str,
-    location: &str,
-    mut op: F,
-) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Attempt>>,
-{
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 1u32;
-    loop {
-        match op().await {
-            Ok(v) => {
-                if attempt > 1 {
-                    tracing::info!(
-                        operation,
-                        location,
-                        attempts = attempt,
-                        "store reachable again"
-                    );
-                }
-                return Ok(v);
-            }
-            Err(Attempt::UploadGone) => {
-                return Err(StoreError::UploadGone {
-                    operation,
-                    location: location.to_owned(),
-                });
-            }
-            Err(Attempt::Permanent(message)) => {
-                return Err(StoreError::Permanent {
-                    operation,
-                    location: location.to_owned(),
-                    message,
-                });
-            }
-            Err(Attempt::Transient(message)) => {
-                let level_warn = attempt == 1 || attempt.is_power_of_two();
-                if level_warn {
-                    tracing::warn!(operation, location, attempt, error = %message, retry_in_ms = delay.as_millis() as u64, "store unreachable or busy; retrying");
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(15));
-                attempt += 1;
-            }
-        }
     }
 }

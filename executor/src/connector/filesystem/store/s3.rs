@@ -12,7 +12,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 
-use super::{Attempt, Created, Part, StoreError, retry};
+use super::outcome::{Created, Part, StoreError};
+use super::retry::{Attempt, retry};
 use crate::connector::filesystem::options::S3Settings;
 
 /// The AWS SDK's hyper 1 HTTPS client with rustls on ring, the crypto provider kube uses too
