@@ -142,3 +142,31 @@ fn a_bounded_datagen_job_prints_flinks_row_text_to_standard_output() {
         assert!(["1", "2", "3"].contains(&fields[2]), "{line}");
     }
 }
+
+/// A datagen table is one sequence of rows: a second executor would be fenced, and the two
+/// would take turns replaying rows. `validate` (and so the operator's `Valid` condition) says so.
+#[test]
+fn more_than_one_executor_for_a_datagen_table_is_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = manifests(10, "  connector: blackhole").replace(
+        "  sql: INSERT INTO `out` SELECT id, name, v FROM gen",
+        "  parallelism: 2\n  sql: INSERT INTO `out` SELECT id, name, v FROM gen",
+    );
+    let file = dir.path().join("job.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(sluice())
+        .args(["validate", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "validate accepted it: {text}");
+    assert!(
+        text.contains("spec.parallelism 2 is more than table gen allows (1)"),
+        "{text}"
+    );
+}
