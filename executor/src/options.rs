@@ -26,6 +26,16 @@ pub struct Options<'a> {
 }
 
 impl<'a> Options<'a> {
+    /// The options of a table, its Secret-backed keys marked secret: what every connector's
+    /// check starts from.
+    pub fn of_table(table: &'a sluice_sql::TableDef) -> Self {
+        Options::new(
+            &table.name,
+            &table.options,
+            table.secret_options.iter().map(|(k, _)| k.clone()),
+        )
+    }
+
     /// Reads `values` of table `table`; `secrets` are options whose values come from Secrets
     /// (known to exist, their values read from the environment).
     pub fn new(

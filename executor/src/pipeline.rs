@@ -554,6 +554,30 @@ mod tests {
 
     /// A pipeline from a scripted source into a `file://` sink under `dir`: `INSERT INTO
     /// lake SELECT id FROM src`, committing every 100 ms.
+    /// Claims split `t/0` through the sink's oracle and announces it assigned from offset 0,
+    /// as the Kafka source does.
+    async fn claim_and_assign(
+        oracle: Arc<dyn crate::connector::PositionOracle>,
+        tx: &mpsc::Sender<SourceEvent>,
+    ) -> SplitId {
+        let split = SplitId {
+            topic: "t".into(),
+            partition: 0,
+        };
+        let claim = split.clone();
+        tokio::task::spawn_blocking(move || oracle.claim(&[claim], &[None]))
+            .await
+            .unwrap()
+            .unwrap();
+        tx.send(SourceEvent::Assigned {
+            split: split.clone(),
+            position: Some(0),
+        })
+        .await
+        .unwrap();
+        split
+    }
+
     async fn pipeline(
         dir: &std::path::Path,
         events: mpsc::Receiver<SourceEvent>,
@@ -642,21 +666,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = mpsc::channel(16);
         let (p, oracle) = pipeline(dir.path(), rx, ScriptedSource::default()).await;
-        let split = SplitId {
-            topic: "t".into(),
-            partition: 0,
-        };
-        let claim = split.clone();
-        tokio::task::spawn_blocking(move || oracle.claim(&[claim], &[None]))
-            .await
-            .unwrap()
-            .unwrap();
-        tx.send(SourceEvent::Assigned {
-            split: split.clone(),
-            position: Some(0),
-        })
-        .await
-        .unwrap();
+        let split = claim_and_assign(oracle, &tx).await;
         for batch in [ids(0..10), ids(5..15)] {
             tx.send(SourceEvent::Batch {
                 split: split.clone(),
@@ -709,21 +719,7 @@ mod tests {
     ) -> Result<(), PipelineError> {
         let (tx, rx) = mpsc::channel(16);
         let (p, oracle) = pipeline(dir, rx, ScriptedSource::default()).await;
-        let split = SplitId {
-            topic: "t".into(),
-            partition: 0,
-        };
-        let claim = split.clone();
-        tokio::task::spawn_blocking(move || oracle.claim(&[claim], &[None]))
-            .await
-            .unwrap()
-            .unwrap();
-        tx.send(SourceEvent::Assigned {
-            split: split.clone(),
-            position: Some(0),
-        })
-        .await
-        .unwrap();
+        let split = claim_and_assign(oracle, &tx).await;
         tx.send(SourceEvent::Batch {
             split: split.clone(),
             batch: ids(0..5),

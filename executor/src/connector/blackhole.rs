@@ -38,11 +38,7 @@ impl Connector for Blackhole {
         table: &TableDef,
         _ctx: &ValidationContext,
     ) -> Result<Arc<dyn SinkConfig>, Vec<OptionError>> {
-        let o = Options::new(
-            &table.name,
-            &table.options,
-            table.secret_options.iter().map(|(k, _)| k.clone()),
-        );
+        let o = Options::of_table(table);
         o.finish(self.name())?;
         Ok(Arc::new(BlackholeSink))
     }

@@ -42,11 +42,7 @@ impl Connector for Print {
         table: &TableDef,
         _ctx: &ValidationContext,
     ) -> Result<Arc<dyn SinkConfig>, Vec<OptionError>> {
-        let mut o = Options::new(
-            &table.name,
-            &table.options,
-            table.secret_options.iter().map(|(k, _)| k.clone()),
-        );
+        let mut o = Options::of_table(table);
         let identifier = o.string("print-identifier").unwrap_or_default().to_owned();
         let standard_error = o.boolean("standard-error", false);
         let parallelism = o.integer("sink.parallelism", 1);

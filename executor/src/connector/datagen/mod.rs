@@ -71,11 +71,7 @@ impl Connector for Datagen {
         table: &TableDef,
         ctx: &ValidationContext,
     ) -> Result<Arc<dyn SourceConfig>, Vec<OptionError>> {
-        let mut o = Options::new(
-            &table.name,
-            &table.options,
-            table.secret_options.iter().map(|(k, _)| k.clone()),
-        );
+        let mut o = Options::of_table(table);
         let rows_per_second = o.integer("rows-per-second", 10_000);
         if rows_per_second < 1 {
             o.error(

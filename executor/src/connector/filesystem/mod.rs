@@ -40,11 +40,7 @@ impl Connector for Filesystem {
         table: &TableDef,
         _ctx: &ValidationContext,
     ) -> Result<Arc<dyn SinkConfig>, Vec<OptionError>> {
-        let mut o = Options::new(
-            &table.name,
-            &table.options,
-            table.secret_options.iter().map(|(k, _)| k.clone()),
-        );
+        let mut o = Options::of_table(table);
         let options = options::read(&mut o, &table.secret_options, table.format.as_deref());
         o.finish("filesystem")?;
         match options {

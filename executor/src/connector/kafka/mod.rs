@@ -42,11 +42,7 @@ impl Connector for Kafka {
         table: &TableDef,
         ctx: &ValidationContext,
     ) -> Result<Arc<dyn SourceConfig>, Vec<OptionError>> {
-        let mut o = Options::new(
-            &table.name,
-            &table.options,
-            table.secret_options.iter().map(|(k, _)| k.clone()),
-        );
+        let mut o = Options::of_table(table);
         let default_group = format!("sluice-{}", ctx.job.replace('/', "-"));
         let options = options::read(
             &mut o,
